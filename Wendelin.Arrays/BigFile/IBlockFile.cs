@@ -1,0 +1,24 @@
+namespace Wendelin.Arrays.BigFile;
+
+/// <summary>
+/// A file of fixed-size blocks (upstream's BigFile): the paging layer calls <see cref="LoadBlock"/> when a page
+/// is first touched and <see cref="StoreBlock"/> for each changed block at writeout (spec/bigfile.md).
+/// ZBigFile implements it over ZODB; tests and RAMArray implement it in memory or over an OS file.
+/// </summary>
+public interface IBlockFile
+{
+    /// <summary>Block size in bytes (a multiple of the OS page size; 2 MiB by default).</summary>
+    int BlockSize { get; }
+
+    /// <summary>
+    /// Fills <paramref name="buffer"/> (exactly <see cref="BlockSize"/> bytes, zeroed by the caller) with block
+    /// <paramref name="block"/>; a hole leaves it zero. Called without any paging lock held.
+    /// </summary>
+    void LoadBlock(long block, Span<byte> buffer);
+
+    /// <summary>
+    /// Saves block <paramref name="block"/> (exactly <see cref="BlockSize"/> bytes). Called at writeout in
+    /// ascending block order, only for blocks whose bytes changed; without any paging lock held.
+    /// </summary>
+    void StoreBlock(long block, ReadOnlySpan<byte> buffer);
+}
