@@ -159,7 +159,7 @@ public sealed partial class FileStorage
         {
             throw new CorruptRecordException(Name, error.Position, error.Kind, error.Check,
                 string.Create(CultureInfo.InvariantCulture,
-                    $"{error.Detail}; a valid committed transaction {tid} follows at {found} ({found - pos} bytes after the damaged one at {pos}, {length - found} bytes before the end): the damage is in the middle of the file, refusing to cut committed transactions"));
+                    $"{error.Detail}; the transaction at {pos} is damaged, yet a valid committed transaction {tid} follows at {found} ({found - pos} bytes after it, {length - found} bytes before the end): damage in the middle of the file, refusing to cut committed transactions"));
         }
         long cut = length - pos;
         if (IsReadOnly)
