@@ -60,7 +60,7 @@ public sealed partial class FileStorage
                 chosen = Tid.Now().LaterThan(_clock > last ? _clock : last);
             }
             _clock = chosen;
-            var txn = new FsTransaction(this, metadata, chosen, status, user, description, extension, end);
+            var txn = new FsTransaction(this, metadata, chosen, status, user, description, extension, end, _options.SpillThreshold);
             _current = txn;
             return txn;
         }

@@ -54,6 +54,16 @@ public sealed partial class FileStorage
     private void LoadFile()
     {
         long length = _file.Length;
+        if (length > 0 && length < FileHeader.Size && FileHeader.IsMagicPrefix(_file))
+        {
+            // FS-O1: a creation torn inside the 4-byte magic; nothing was ever committed.
+            Log($"{length} bytes of a torn magic, treated as an empty file");
+            if (!IsReadOnly)
+            {
+                _file.SetLength(0);
+            }
+            length = 0;
+        }
         if (length == 0)
         {
             // FS-O1: an empty file is an empty storage; a writable open gives it its magic.

@@ -54,5 +54,13 @@ internal static class FileHeader
             $"starts with {Convert.ToHexString(b[..Math.Min(b.Length, Size)])}, not a FileStorage data file (FS30 or FS21)");
     }
 
+    /// <summary>True when the file (shorter than the magic) holds the start of one of the two magics: a torn creation.</summary>
+    public static bool IsMagicPrefix(IStorageFile file)
+    {
+        Span<byte> b = stackalloc byte[Size];
+        int n = file.ReadAt(0, b);
+        return n < Size && ("FS30"u8.StartsWith(b[..n]) || "FS21"u8.StartsWith(b[..n]));
+    }
+
     public static void Write(IStorageFile file, FileMagic magic) => file.WriteAt(0, Bytes(magic));
 }
