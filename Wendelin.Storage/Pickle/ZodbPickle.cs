@@ -93,6 +93,37 @@ public static class ZodbPickle
         return v as PickleDict ?? throw new PickleException($"transaction extension is {v.Describe()}, not a dict");
     }
 
+    /// <summary>
+    /// Writes a data record as ZODB on Python 3 does (PK-3, PK-30): the class metadata pickle and the state pickle,
+    /// protocol 3, one pickler whose memo continues from the first pickle into the second.
+    /// </summary>
+    public static byte[] WriteRecord(PickleValue classMetadata, PickleValue state)
+    {
+        var w = new PickleWriter();
+        w.Dump(classMetadata);
+        w.Dump(state);
+        return w.ToArray();
+    }
+
+    /// <summary>Writes a data record into <paramref name="output"/>; returns the bytes written.</summary>
+    public static long WriteRecord(System.Buffers.IBufferWriter<byte> output, PickleValue classMetadata, PickleValue state)
+    {
+        var w = new PickleWriter(output);
+        w.Dump(classMetadata);
+        w.Dump(state);
+        return w.BytesWritten;
+    }
+
+    /// <summary>
+    /// The transaction extension bytes ZODB writes for <paramref name="extension"/>: nothing for an empty dict,
+    /// else one protocol-3 pickle of the dict (filestorage-format §8.10).
+    /// </summary>
+    public static byte[] WriteExtension(PickleDict extension)
+    {
+        ArgumentNullException.ThrowIfNull(extension);
+        return extension.Count == 0 ? [] : PickleWriter.Write(extension);
+    }
+
     private static string? ReadClassMetadataOnly(ReadOnlyMemory<byte> data)
     {
         PickleValue meta = new PickleReader(data).ReadPickle();
