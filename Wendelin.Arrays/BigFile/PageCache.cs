@@ -66,6 +66,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
 
     private bool MakeRoom(bool cleanOnly)
     {
+        // freeing a slot lowers _usedSlots; AllocateSlot takes it again right after
         for (Page? p = _lruOldest; p is not null; p = p.Newer)
         {
             if (!p.IsDirty)
@@ -186,6 +187,10 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             if (p.State == PageState.Resident)
             {
                 AddLruNewest(p);
+            }
+            // pins may have pushed RAM over budget: back within it as soon as pages are unpinned (BF-3)
+            while (_usedSlots > _budgetSlots && MakeRoom(cleanOnly: false))
+            {
             }
         }
     }
