@@ -409,31 +409,76 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         return hashes;
     }
 
-    /// <summary>Loads the blocks in the background, without pinning and without going over budget (BF-11).</summary>
+    /// <summary>
+    /// Queues a background load of the blocks, without pinning and without going over budget except by evicting
+    /// clean pages (BF-11). One worker serves the queue in order; when more than <see cref="MaxPendingPrefetches"/>
+    /// requests wait, the oldest are dropped: a reader that outran its read-ahead no longer needs them, and
+    /// loading them late would only evict pages it is about to use.
+    /// </summary>
     public Task Prefetch(long firstBlock, long blockCount)
     {
+        var request = (firstBlock, blockCount, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        bool start;
         lock (_lock)
         {
             ThrowIfDisposed();
-        }
-        return Task.Run(() =>
-        {
-            for (long b = firstBlock; b < firstBlock + blockCount; b++)
+            _prefetchQueue.Enqueue(request);
+            while (_prefetchQueue.Count > MaxPendingPrefetches)
             {
-                try
+                _prefetchQueue.Dequeue().Done.SetResult();
+            }
+            start = !_prefetchRunning;
+            _prefetchRunning = true;
+        }
+        if (start)
+        {
+            _ = Task.Run(PrefetchWorker);
+        }
+        return request.Item3.Task;
+    }
+
+    private const int MaxPendingPrefetches = 4;
+
+    private readonly Queue<(long First, long Count, TaskCompletionSource Done)> _prefetchQueue = new();
+    private bool _prefetchRunning;
+
+    private void PrefetchWorker()
+    {
+        while (true)
+        {
+            (long First, long Count, TaskCompletionSource Done) request;
+            lock (_lock)
+            {
+                if (_disposed || _prefetchQueue.Count == 0)
+                {
+                    while (_prefetchQueue.Count > 0)
+                    {
+                        _prefetchQueue.Dequeue().Done.SetResult();
+                    }
+                    _prefetchRunning = false;
+                    return;
+                }
+                request = _prefetchQueue.Dequeue();
+            }
+            try
+            {
+                for (long b = request.First; b < request.First + request.Count; b++)
                 {
                     GetPage(b, pin: false, prefetch: true);
                 }
-                catch (ObjectDisposedException)
-                {
-                    return;
-                }
-                catch (Exception e) when (e is IOException or InvalidOperationException or InvalidDataException)
-                {
-                    // the access that needs the block loads it again and sees the error
-                }
             }
-        });
+            catch (ObjectDisposedException)
+            {
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or InvalidDataException or UnauthorizedAccessException)
+            {
+                // the access that needs the block loads it again and sees the error
+            }
+            finally
+            {
+                request.Done.SetResult();
+            }
+        }
     }
 
     // ---------------------------------------------------------------- views (BF-5…BF-9)
