@@ -1,32 +1,38 @@
 namespace Wendelin.Arrays;
 
 /// <summary>
-/// The paging operations an array uses (spec/arrays.md AR-20): map a byte range of the array's file as memory,
-/// prefetch a range, and the page size and RAM budget that bound chunked processing. The product implementation
-/// is <see cref="HandleStore"/> over a <c>BigFile.FileHandle</c>; tests may supply others.
+/// The paging operations an array uses (spec/arrays.md AR-20): map a byte range of the array's file, pin parts
+/// of a large mapping, prefetch, and the sizes that bound chunked processing. The product implementation is
+/// <see cref="HandleStore"/> over a <c>BigFile.FileHandle</c>; tests may supply others.
 /// </summary>
 internal abstract class ArrayStore
 {
     /// <summary>Page (block) size in bytes.</summary>
     public abstract int BlockSize { get; }
 
-    /// <summary>Bytes of page cache the handle may hold; chunked iteration keeps each chunk well under it.</summary>
+    /// <summary>Bytes of page cache the handle may hold.</summary>
     public abstract long RamBudget { get; }
 
+    /// <summary>Mappings up to this many bytes (in whole blocks) are resident: loaded at once and directly addressable.</summary>
+    public abstract long ResidentLimit { get; }
+
     /// <summary>
-    /// Maps file bytes [<paramref name="offset"/>, offset + <paramref name="length"/>) as one contiguous writable
-    /// range (length ≥ 1). Mappings of one store share pages: a write through one is seen through all.
+    /// Maps file bytes [<paramref name="offset"/>, offset + <paramref name="length"/>) (length ≥ 1). Mappings of one
+    /// store share pages: a write through one is seen through all.
     /// </summary>
     public abstract ArrayMapping Map(long offset, long length);
 
-    /// <summary>Starts loading file bytes [offset, offset+length) in the background; a hint, never required.</summary>
+    /// <summary>Starts loading file bytes [offset, offset+length) in the background; a hint.</summary>
     public abstract void Prefetch(long offset, long length);
 
-    /// <summary>Identity of the page cache (two stores over one handle alias each other).</summary>
+    /// <summary>Identity of the page cache (views over one identity alias each other).</summary>
     public abstract object Identity { get; }
 }
 
-/// <summary>One mapped byte range of a store; valid until disposed.</summary>
+/// <summary>
+/// One mapped byte range of a store, valid until disposed. A resident mapping is addressable from
+/// <see cref="Start"/>; a windowed one only through <see cref="Acquire"/>.
+/// </summary>
 internal abstract class ArrayMapping : IDisposable
 {
     protected ArrayMapping(long fileOffset, long length)
@@ -41,10 +47,40 @@ internal abstract class ArrayMapping : IDisposable
     /// <summary>Number of mapped bytes.</summary>
     public long Length { get; }
 
-    /// <summary>The first mapped byte; the following <see cref="Length"/> bytes are addressable from it.</summary>
+    /// <summary>True when all <see cref="Length"/> bytes are addressable from <see cref="Start"/> until disposal.</summary>
+    public abstract bool IsResident { get; }
+
+    /// <summary>The first mapped byte of a resident mapping.</summary>
+    public abstract ref byte Start { get; }
+
+    /// <summary>Pins bytes [offset, offset+length) of the mapping (offsets relative to it) until the window is disposed.</summary>
+    public abstract ArrayWindow Acquire(long offset, long length);
+
+    public abstract void Dispose();
+}
+
+/// <summary>A pinned, addressable part of a mapping.</summary>
+internal abstract class ArrayWindow : IDisposable
+{
+    /// <summary>Offset of the window's first byte in its mapping.</summary>
+    public abstract long Offset { get; }
+
+    /// <summary>The window's first byte.</summary>
     public abstract ref byte Start { get; }
 
     public abstract void Dispose();
+}
+
+/// <summary>The window of a resident mapping: the mapping itself, nothing to pin or release.</summary>
+internal sealed class ResidentWindow(ArrayMapping mapping) : ArrayWindow
+{
+    public override long Offset => 0;
+
+    public override ref byte Start => ref mapping.Start;
+
+    public override void Dispose()
+    {
+    }
 }
 
 /// <summary>
@@ -64,8 +100,6 @@ internal sealed class MappingLease
     public ArrayMapping Mapping { get; }
 
     public ArrayStore Store { get; }
-
-    public bool IsReleased => Volatile.Read(ref _refs) <= 0;
 
     public void AddRef()
     {

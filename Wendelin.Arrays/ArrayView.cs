@@ -84,7 +84,8 @@ public sealed partial class ArrayView : IDisposable
     {
         CheckType<T>();
         long off = _region.OffsetOfItem(index);
-        return Unsafe.ReadUnaligned<T>(ref Unsafe.AddByteOffset(ref Start, (nint)off));
+        using ArrayWindow w = AcquireItems(off, DType.ItemSize);
+        return Unsafe.ReadUnaligned<T>(ref Unsafe.AddByteOffset(ref w.Start, (nint)(off - w.Offset)));
     }
 
     /// <summary>Writes the item at <paramref name="index"/>.</summary>
@@ -92,7 +93,8 @@ public sealed partial class ArrayView : IDisposable
     {
         CheckType<T>();
         long off = _region.OffsetOfItem(index);
-        Unsafe.WriteUnaligned(ref Unsafe.AddByteOffset(ref Start, (nint)off), value);
+        using ArrayWindow w = AcquireItems(off, DType.ItemSize);
+        Unsafe.WriteUnaligned(ref Unsafe.AddByteOffset(ref w.Start, (nint)(off - w.Offset)), value);
     }
 
     // ---- typed memory ----
@@ -236,13 +238,7 @@ public sealed partial class ArrayView : IDisposable
         {
             throw new ArgumentException($"destination has {destination.Length} items, the view {Size}", nameof(destination));
         }
-        if (Size == 0)
-        {
-            return;
-        }
-        long[] dense = Layout.Strides(_region.Shape, DType.ItemSize, order);
-        Strided.Copy(ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(destination)), 0, dense,
-            ref Start, _region.Offset, _region.Strides, _region.Shape, DType.ItemSize);
+        Gather(ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(destination)), Layout.Strides(_region.Shape, DType.ItemSize, order));
     }
 
     /// <summary>The items as a new .NET array in C or F logical order.</summary>
@@ -264,13 +260,7 @@ public sealed partial class ArrayView : IDisposable
         ArgumentNullException.ThrowIfNull(destination);
         CheckAlive();
         CheckDotNetArray(destination);
-        if (Size == 0)
-        {
-            return;
-        }
-        ref byte dst = ref MemoryMarshal.GetArrayDataReference(destination);
-        Strided.Copy(ref dst, 0, Layout.Strides(_region.Shape, DType.ItemSize, ArrayOrder.C),
-            ref Start, _region.Offset, _region.Strides, _region.Shape, DType.ItemSize);
+        Gather(ref MemoryMarshal.GetArrayDataReference(destination), Layout.Strides(_region.Shape, DType.ItemSize, ArrayOrder.C));
     }
 
     /// <summary>Copies from a rectangular .NET array of the same shape (.NET arrays are C order).</summary>
@@ -279,13 +269,7 @@ public sealed partial class ArrayView : IDisposable
         ArgumentNullException.ThrowIfNull(source);
         CheckAlive();
         CheckDotNetArray(source);
-        if (Size == 0)
-        {
-            return;
-        }
-        ref byte src = ref MemoryMarshal.GetArrayDataReference(source);
-        Strided.Copy(ref Start, _region.Offset, _region.Strides,
-            ref src, 0, Layout.Strides(_region.Shape, DType.ItemSize, ArrayOrder.C), _region.Shape, DType.ItemSize);
+        Scatter(ref MemoryMarshal.GetArrayDataReference(source), Layout.Strides(_region.Shape, DType.ItemSize, ArrayOrder.C));
     }
 
     /// <summary>Writes <paramref name="source"/> (exactly <see cref="Size"/> items, C or F logical order) into the view.</summary>
@@ -303,12 +287,7 @@ public sealed partial class ArrayView : IDisposable
     public void Fill<T>(T value) where T : unmanaged
     {
         CheckType<T>();
-        if (Size == 0)
-        {
-            return;
-        }
-        Strided.Copy(ref Start, _region.Offset, _region.Strides,
-            ref Unsafe.As<T, byte>(ref value), 0, new long[NDim], _region.Shape, DType.ItemSize);
+        Scatter(ref Unsafe.As<T, byte>(ref value), new long[NDim]);
     }
 
     /// <summary>
@@ -325,12 +304,7 @@ public sealed partial class ArrayView : IDisposable
             throw new ArgumentException($"{values.Length} values do not make shape ({Layout.Format(shape)})", nameof(values));
         }
         long[] srcStrides = Strided.BroadcastStrides(shape, Layout.Strides(shape, DType.ItemSize, order), _region.Shape);
-        if (Size == 0)
-        {
-            return;
-        }
-        Strided.Copy(ref Start, _region.Offset, _region.Strides,
-            ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(values)), 0, srcStrides, _region.Shape, DType.ItemSize);
+        Scatter(ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(values)), srcStrides);
     }
 
     /// <summary>
@@ -346,39 +320,78 @@ public sealed partial class ArrayView : IDisposable
         {
             throw new ArgumentException($"cannot assign dtype {source.DType} to a view of dtype {DType}", nameof(source));
         }
-        long[] srcStrides = Strided.BroadcastStrides(source._region.Shape, source._region.Strides, _region.Shape);
+        _ = Strided.BroadcastStrides(source._region.Shape, source._region.Strides, _region.Shape);
+        if (Size == 0 || source.Size == 0)
+        {
+            return; // broadcasting an empty source means the target is empty too
+        }
+        if (source.NBytes > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"a source of {source.NBytes} bytes is assigned through a .NET buffer; assign in chunks");
+        }
+        // the source goes through a dense buffer: this also makes overlapping views of one array safe
+        byte[] tmp = GC.AllocateUninitializedArray<byte>((int)source.NBytes);
+        long[] dense = Layout.Strides(source._region.Shape, DType.ItemSize, ArrayOrder.C);
+        source.Gather(ref MemoryMarshal.GetArrayDataReference(tmp), dense);
+        long[] tmpStrides = Strided.BroadcastStrides(source._region.Shape, dense, _region.Shape);
+        Scatter(ref MemoryMarshal.GetArrayDataReference(tmp), tmpStrides);
+    }
+
+    /// <summary>Copies every item into a buffer laid out with <paramref name="bufferStrides"/> (same shape).</summary>
+    internal void Gather(ref byte buffer, long[] bufferStrides)
+    {
         if (Size == 0)
         {
             return;
         }
-        if (source.Size == 0)
+        var dense = new Region(0, _region.Shape, bufferStrides, DType.ItemSize);
+        foreach (Box box in WindowBoxes())
         {
-            return; // broadcasting an empty source means the target is empty too
+            Region sub = Boxes.Apply(_region, box);
+            using ArrayWindow w = AcquireItems(sub.Lo, sub.Hi - sub.Lo);
+            Region d = Boxes.Apply(dense, box);
+            Strided.Copy(ref buffer, d.Offset, bufferStrides, ref w.Start, sub.Offset - w.Offset, sub.Strides, sub.Shape, DType.ItemSize);
         }
-        if (Overlaps(source))
-        {
-            byte[] tmp = new byte[source.NBytes];
-            long[] dense = Layout.Strides(source._region.Shape, DType.ItemSize, ArrayOrder.C);
-            Strided.Copy(ref MemoryMarshal.GetArrayDataReference(tmp), 0, dense,
-                ref source.Start, source._region.Offset, source._region.Strides, source._region.Shape, DType.ItemSize);
-            long[] tmpStrides = Strided.BroadcastStrides(source._region.Shape, dense, _region.Shape);
-            Strided.Copy(ref Start, _region.Offset, _region.Strides,
-                ref MemoryMarshal.GetArrayDataReference(tmp), 0, tmpStrides, _region.Shape, DType.ItemSize);
-            return;
-        }
-        Strided.Copy(ref Start, _region.Offset, _region.Strides,
-            ref source.Start, source._region.Offset, srcStrides, _region.Shape, DType.ItemSize);
     }
 
-    private bool Overlaps(ArrayView other)
+    /// <summary>Writes every item from a buffer laid out with <paramref name="bufferStrides"/> (same shape, 0 to broadcast).</summary>
+    internal void Scatter(ref byte buffer, long[] bufferStrides)
     {
-        if (_lease is null || other._lease is null || _lease.Store.Identity != other._lease.Store.Identity)
+        if (Size == 0)
         {
-            return false;
+            return;
         }
-        long a0 = _lease.Mapping.FileOffset + _region.Lo, a1 = _lease.Mapping.FileOffset + _region.Hi;
-        long b0 = other._lease.Mapping.FileOffset + other._region.Lo, b1 = other._lease.Mapping.FileOffset + other._region.Hi;
-        return a0 < b1 && b0 < a1;
+        var dense = new Region(0, _region.Shape, bufferStrides, DType.ItemSize);
+        foreach (Box box in WindowBoxes())
+        {
+            Region sub = Boxes.Apply(_region, box);
+            using ArrayWindow w = AcquireItems(sub.Lo, sub.Hi - sub.Lo);
+            Region d = Boxes.Apply(dense, box);
+            Strided.Copy(ref w.Start, sub.Offset - w.Offset, sub.Strides, ref buffer, d.Offset, bufferStrides, sub.Shape, DType.ItemSize);
+        }
+    }
+
+    /// <summary>The boxes bulk operations walk: the whole view when resident, else pieces that fit a window.</summary>
+    internal IEnumerable<Box> WindowBoxes()
+    {
+        if (_lease is null || _lease.Mapping.IsResident)
+        {
+            return [new Box(new long[NDim], _region.Shape)];
+        }
+        ArrayStore store = _lease.Store;
+        long limit = Math.Max(store.BlockSize, Math.Min(store.ResidentLimit, store.RamBudget / 4) / store.BlockSize * store.BlockSize);
+        return Boxes.Split(_region, limit);
+    }
+
+    /// <summary>Pins bytes [offset, offset+length) of the mapping (offsets as in the region).</summary>
+    internal ArrayWindow AcquireItems(long offset, long length)
+    {
+        CheckAlive();
+        if (_lease is null)
+        {
+            throw new InvalidOperationException("an empty view has no memory");
+        }
+        return _lease.Mapping.IsResident ? new ResidentWindow(_lease.Mapping) : _lease.Mapping.Acquire(offset, length);
     }
 
     // ---- structured access ----
@@ -468,6 +481,11 @@ public sealed partial class ArrayView : IDisposable
             if (_lease is null)
             {
                 return ref Unsafe.NullRef<byte>();
+            }
+            if (!_lease.Mapping.IsResident)
+            {
+                throw new InvalidOperationException(
+                    $"this view maps {_lease.Mapping.Length} bytes, more than the handle keeps resident ({_lease.Store.ResidentLimit}); take spans of smaller views (BigArray.Chunks) or copy");
             }
             return ref _lease.Mapping.Start;
         }

@@ -45,16 +45,26 @@ internal static class Reduction
         }
     }
 
-    /// <summary>Feeds the items of <paramref name="view"/> (any strides) through <paramref name="reducer"/> in runs.</summary>
+    /// <summary>Feeds the items of <paramref name="view"/> (any strides, resident or windowed) through <paramref name="reducer"/> in runs.</summary>
     public static void Over<TReducer>(ArrayView view, ref TReducer reducer) where TReducer : struct, IReducer
     {
-        Region r = view.Region;
-        if (r.Size == 0)
+        view.CheckAlive();
+        if (view.Size == 0)
         {
             return;
         }
+        foreach (Box box in view.WindowBoxes())
+        {
+            Region sub = Boxes.Apply(view.Region, box);
+            using ArrayWindow w = view.AcquireItems(sub.Lo, sub.Hi - sub.Lo);
+            Runs(ref w.Start, sub.Shift(-w.Offset), ref reducer);
+        }
+    }
+
+    /// <summary>Feeds the items of region <paramref name="r"/> (offsets from <paramref name="start"/>) in runs.</summary>
+    private static void Runs<TReducer>(ref byte start, Region r, ref TReducer reducer) where TReducer : struct, IReducer
+    {
         int size = r.ItemSize;
-        ref byte start = ref view.Start;
         if (r.IsCContiguous || r.IsFContiguous)
         {
             long lo = r.Lo, total = r.Hi - r.Lo;
