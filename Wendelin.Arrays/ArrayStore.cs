@@ -1,7 +1,7 @@
 namespace Wendelin.Arrays;
 
 /// <summary>
-/// The paging operations an array uses (spec/arrays.md AR-20): map a byte range of the array's file, pin parts
+/// The paging operations an array uses (spec/arrays.md AR-21): map a byte range of the array's file, pin parts
 /// of a large mapping, prefetch, and the sizes that bound chunked processing. The product implementation is
 /// <see cref="HandleStore"/> over a <c>BigFile.FileHandle</c>; tests may supply others.
 /// </summary>

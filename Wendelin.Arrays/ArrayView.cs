@@ -397,7 +397,7 @@ public sealed partial class ArrayView : IDisposable
     // ---- structured access ----
 
     /// <summary>
-    /// A view of one field of a record dtype (NumPy <c>a['name']</c>): same shape and strides, the field's dtype;
+    /// A view of one field of a record dtype (NumPy <c>a['name']</c>, AR-18): same shape and strides, the field's dtype;
     /// a subarray field adds its axes at the end.
     /// </summary>
     public ArrayView Field(string name)
@@ -421,7 +421,7 @@ public sealed partial class ArrayView : IDisposable
 
     /// <summary>
     /// Reinterprets the minor axis (smallest |stride|) as one record of <paramref name="recordType"/> (upstream's
-    /// <c>xnumpy.structured</c>, AR-18); the result drops that axis. Throws <see cref="ArgumentException"/> when the
+    /// <c>xnumpy.structured</c>, AR-19); the result drops that axis. Throws <see cref="ArgumentException"/> when the
     /// minor stride is negative or not the item size, or the record size is not axis length × item size.
     /// </summary>
     public ArrayView Structured(DType recordType)

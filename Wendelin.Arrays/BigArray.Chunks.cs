@@ -3,7 +3,7 @@ namespace Wendelin.Arrays;
 public partial class BigArray
 {
     /// <summary>
-    /// The default chunk size for streaming (AR-19): a quarter of the RAM budget in whole blocks (and no more than
+    /// The default chunk size for streaming (AR-20): a quarter of the RAM budget in whole blocks (and no more than
     /// the handle keeps resident), at least one block, at most 1 GiB, so the chunk being processed and the next one
     /// being prefetched fit the budget twice over.
     /// </summary>
@@ -19,7 +19,7 @@ public partial class BigArray
     }
 
     /// <summary>
-    /// Chunked iteration along the major axis (AR-19): views of consecutive major rows (all axes kept, the major
+    /// Chunked iteration along the major axis (AR-20): views of consecutive major rows (all axes kept, the major
     /// one sliced), each spanning at most <paramref name="maxChunkBytes"/> bytes (default
     /// <see cref="DefaultChunkBytes"/>); when a single major row is larger, that row is cut the same way along its
     /// own major axis. While a chunk is being processed the next one is prefetched. Each chunk is disposed by the
@@ -85,7 +85,7 @@ public partial class BigArray
         }
     }
 
-    /// <summary>The chunks of a region (AR-19): boxes of at most <paramref name="maxBytes"/> bytes, as regions.</summary>
+    /// <summary>The chunks of a region (AR-20): boxes of at most <paramref name="maxBytes"/> bytes, as regions.</summary>
     internal static IEnumerable<Region> ChunkRegions(Region r, long maxBytes)
     {
         foreach (Box box in Boxes.Split(r, maxBytes))

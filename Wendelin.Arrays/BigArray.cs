@@ -192,10 +192,10 @@ public partial class BigArray
         v.CopyFrom(source, order);
     }
 
-    // ---- resize and append (AR-14, AR-15) ----
+    // ---- resize and append (AR-15) ----
 
     /// <summary>
-    /// Changes the shape in O(1) (AR-14, upstream semantics): only shape and strides are recomputed, no byte is
+    /// Changes the shape in O(1) (AR-15, upstream semantics): only shape and strides are recomputed, no byte is
     /// moved or cleared. Growing exposes whatever the file holds there (zeros where never written, old items if
     /// the array was larger before); changing a non-major axis reinterprets the same bytes. Existing views keep
     /// their shape and keep aliasing the file.

@@ -4,7 +4,7 @@ namespace Wendelin.Arrays;
 internal readonly record struct Box(long[] Start, long[] Count);
 
 /// <summary>
-/// Splitting a region into boxes whose byte span fits a limit (AR-19): consecutive rows along the major axis
+/// Splitting a region into boxes whose byte span fits a limit (AR-20): consecutive rows along the major axis
 /// (largest |stride| among axes longer than 1), and when one row is larger than the limit, that row is split the
 /// same way. The same box applies to any layout of the same shape (a view and a dense buffer), so bulk copies
 /// walk both in lockstep.

@@ -7,7 +7,7 @@ using System.Runtime.InteropServices;
 namespace Wendelin.Arrays;
 
 /// <summary>
-/// A reduction fed with runs of whole items (native byte order) (AR-21). Implementations are structs so the
+/// A reduction fed with runs of whole items (native byte order) (AR-22). Implementations are structs so the
 /// generic drivers are specialised per kernel: one call per run, never per item.
 /// </summary>
 internal interface IReducer
@@ -24,7 +24,7 @@ internal static class Reduction
     /// <summary>
     /// Streams the array's bytes [0, NBytes) through <paramref name="reducer"/> in chunks of whole items of at most
     /// <paramref name="chunkBytes"/> (block aligned where the item size allows), prefetching the next chunk while
-    /// the current one is reduced (AR-19, AR-21). The array is contiguous, so reductions that ignore order need
+    /// the current one is reduced (AR-20, AR-22). The array is contiguous, so reductions that ignore order need
     /// no strides.
     /// </summary>
     public static void Stream<TReducer>(ArrayStore store, long nbytes, int itemSize, long chunkBytes, ref TReducer reducer)

@@ -12,7 +12,7 @@ internal interface IItemFeed
     void Run<TReducer>(ref TReducer reducer) where TReducer : struct, IReducer;
 }
 
-/// <summary>Feeds a whole array chunk by chunk with prefetch (AR-19).</summary>
+/// <summary>Feeds a whole array chunk by chunk with prefetch (AR-20).</summary>
 internal readonly struct StreamFeed(ArrayStore store, DType dtype, long size, long chunkBytes) : IItemFeed
 {
     public DType DType => dtype;
@@ -34,7 +34,7 @@ internal readonly struct ViewFeed(ArrayView view) : IItemFeed
 }
 
 /// <summary>
-/// The reductions (spec/arrays.md AR-21): per-dtype kernels over TensorPrimitives, chosen once per call.
+/// The reductions (spec/arrays.md AR-22): per-dtype kernels over TensorPrimitives, chosen once per call.
 /// Sum of integers and bools is exact (Int128); of floats it is accumulated in double; Min and Max propagate NaN.
 /// </summary>
 internal static class Reductions
@@ -164,20 +164,20 @@ public partial class BigArray
 
     /// <summary>
     /// Sum of all items of a real dtype (bool, integers, floats), streamed in chunks within the RAM budget with
-    /// prefetch (AR-21). Integers are summed exactly and rounded once; floats are accumulated in double.
+    /// prefetch (AR-22). Integers are summed exactly and rounded once; floats are accumulated in double.
     /// </summary>
     public double Sum(long chunkBytes = 0) => Reductions.Sum(Feed(chunkBytes));
 
-    /// <summary>Exact sum of a bool or integer array (bools count as 0/1), streamed (AR-21).</summary>
+    /// <summary>Exact sum of a bool or integer array (bools count as 0/1), streamed (AR-22).</summary>
     public Int128 SumInteger(long chunkBytes = 0) => Reductions.SumInteger(Feed(chunkBytes));
 
-    /// <summary>Sum of a complex (or real) array, streamed (AR-21).</summary>
+    /// <summary>Sum of a complex (or real) array, streamed (AR-22).</summary>
     public Complex SumComplex(long chunkBytes = 0) => Reductions.SumComplex(Feed(chunkBytes));
 
-    /// <summary>Mean of a real array (<see cref="Sum"/> / <see cref="Size"/>; NaN when empty), streamed (AR-21).</summary>
+    /// <summary>Mean of a real array (<see cref="Sum"/> / <see cref="Size"/>; NaN when empty), streamed (AR-22).</summary>
     public double Mean(long chunkBytes = 0) => Reductions.Mean(Feed(chunkBytes));
 
-    /// <summary>Smallest item; <typeparamref name="T"/> is the dtype's element type; NaN if any item is NaN; empty throws (AR-21).</summary>
+    /// <summary>Smallest item; <typeparamref name="T"/> is the dtype's element type; NaN if any item is NaN; empty throws (AR-22).</summary>
     public T Min<T>(long chunkBytes = 0) where T : unmanaged, INumber<T> => Reductions.Min<StreamFeed, T>(Feed(chunkBytes));
 
     /// <summary>Largest item, like <see cref="Min{T}"/>.</summary>
@@ -186,7 +186,7 @@ public partial class BigArray
 
 public sealed partial class ArrayView
 {
-    /// <summary>Sum of the view's items (real dtypes), like <see cref="BigArray.Sum"/> (AR-21).</summary>
+    /// <summary>Sum of the view's items (real dtypes), like <see cref="BigArray.Sum"/> (AR-22).</summary>
     public double Sum() => Reductions.Sum(new ViewFeed(this));
 
     /// <summary>Exact sum of a bool or integer view.</summary>

@@ -386,7 +386,7 @@ internal sealed class ModelRunner<T>(Func<long, T> fromLong, Func<T, long> toLon
             return;
         }
         Log($"resize ({string.Join(",", shape)})");
-        // an old view keeps its shape and still aliases the file (AR-14)
+        // an old view keeps its shape and still aliases the file (AR-15)
         using ArrayView old = a.View();
         a.Resize(shape);
         m.Resize(shape);
