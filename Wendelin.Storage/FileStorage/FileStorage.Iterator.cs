@@ -210,6 +210,9 @@ public sealed class TransactionRecord
     /// <summary>The extension exactly as stored: a pickled dict, or empty.</summary>
     public ReadOnlyMemory<byte> ExtensionBytes { get; }
 
+    /// <summary>The extension dict (<see cref="Pickle.PickleException"/> when its bytes are not a pickled dict).</summary>
+    public Pickle.PickleDict ReadExtension() => Pickle.ZodbPickle.ReadExtension(ExtensionBytes);
+
     /// <summary><see cref="User"/> as UTF-8 text (invalid sequences replaced).</summary>
     public string UserText => Encoding.UTF8.GetString(User.Span);
 
