@@ -7,7 +7,7 @@ using Wendelin.Storage.Pickle;
 
 namespace Wendelin.Storage.Fs;
 
-// NAME.index: load after the sanity check, save through a temporary file and a rename (spec/filestorage.md §4.4,
+// NAME.index: load after the sanity check, save through a temporary file and a rename (spec/filestorage.md §4,
 // FS-I1..FS-I5). The file is ZODB's fsIndex.save format: protocol-3 pickles in fast mode (no memo): the position
 // the index is valid for, then one (6-byte oid prefix, bucket) tuple per prefix in ascending order, where the
 // bucket is n 2-byte oid suffixes followed by n 6-byte big-endian positions, then None.

@@ -5,7 +5,7 @@ using Wendelin.Storage.Format;
 
 namespace Wendelin.Storage.Fs;
 
-// Transaction and record iteration (spec/filestorage.md §6.7, FS-L9).
+// Transaction and record iteration (spec/filestorage.md §6, FS-L4, FS-L9).
 public sealed partial class FileStorage
 {
     /// <summary>

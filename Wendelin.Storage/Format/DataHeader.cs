@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Wendelin.Storage.Format;
 
 /// <summary>
-/// A data record header (spec/filestorage.md §1.5, FS-4), followed by the payload, or by an 8-byte backpointer
+/// A data record header (spec/filestorage.md §2, FS-4), followed by the payload, or by an 8-byte backpointer
 /// when plen is 0 (FS-5).
 /// <code>
 ///  0  8  oid
