@@ -147,7 +147,7 @@ public sealed partial class FileStorage
             }
             foreach (RecordLocation r in records)
             {
-                index.Set(r.Oid, r.Position);
+                index.Set(r.Oid, r.Position, h.Tid);
             }
             records.Clear();
             last = h.Tid;

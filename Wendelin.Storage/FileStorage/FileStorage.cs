@@ -219,5 +219,19 @@ public sealed partial class FileStorage : IStorage
         }
     }
 
+    private bool TryGetPosition(Oid oid, out long position, out long end, out Tid serial)
+    {
+        _state.EnterReadLock();
+        try
+        {
+            end = _end;
+            return _index.TryGet(oid, out position, out serial);
+        }
+        finally
+        {
+            _state.ExitReadLock();
+        }
+    }
+
     private CorruptRecordException Corrupt(FormatError e) => e.ToException(Name);
 }
