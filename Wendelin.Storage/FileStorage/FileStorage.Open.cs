@@ -103,7 +103,11 @@ public sealed partial class FileStorage
             double seconds = lastTid.TimeTime - now.TimeTime;
             Log($"database records {seconds:0} seconds in the future (last tid {lastTid}); new tids continue after it");
         }
-        if (!IsReadOnly && _options.SaveIndex && (!IndexLoaded || scanned > 0))
+        if (IndexLoaded && scanned == 0)
+        {
+            _indexSavedAt = end;
+        }
+        else if (!IsReadOnly && _options.SaveIndex)
         {
             TrySaveIndex();
         }
