@@ -69,15 +69,27 @@ public sealed partial class FileStorage
         }
     }
 
+    /// <summary>Transactions up to this size are read whole by the iterator, so their records need no more I/O.</summary>
+    private const int InMemoryTransactionLimit = 8 << 20;
+
     private TransactionRecord MakeRecord(FileWindow window, TxnHeader h, long pos, List<RecordLocation> records, long end)
     {
-        byte[] meta = window.Read(pos + TxnHeader.Size, h.HeaderLength - TxnHeader.Size).ToArray();
         var positions = new long[records.Count];
         for (int i = 0; i < positions.Length; i++)
         {
             positions[i] = records[i].Position;
         }
-        return new TransactionRecord(this, h, pos, meta, positions, end);
+        long size = (long)h.Length + TxnHeader.TrailerSize;
+        if (size <= InMemoryTransactionLimit)
+        {
+            byte[] whole = window.Read(pos, (int)size).ToArray();
+            if (whole.Length == size)
+            {
+                return new TransactionRecord(this, h, pos, whole, whole.AsMemory(TxnHeader.Size, h.HeaderLength - TxnHeader.Size), positions, end);
+            }
+        }
+        byte[] meta = window.Read(pos + TxnHeader.Size, h.HeaderLength - TxnHeader.Size).ToArray();
+        return new TransactionRecord(this, h, pos, null, meta, positions, end);
     }
 
     /// <summary>The bytes of a transaction's data records, <c>[pos + hlen, pos + tlen)</c> (what <c>fstail</c> hashes).</summary>
@@ -193,32 +205,59 @@ public sealed partial class FileStorage
         return new Tid(BinaryPrimitives.ReadUInt64BigEndian(b));
     }
 
-    /// <summary>Reads the record at <paramref name="pos"/> of the transaction at <paramref name="tpos"/> for the iterator.</summary>
-    internal DataRecord ReadRecord(long pos, long tpos, long end)
+    /// <summary>
+    /// The record at <paramref name="pos"/> of the transaction at <paramref name="tpos"/> for the iterator: parsed
+    /// from <paramref name="txnBytes"/> (the whole transaction, already validated) when given, else read.
+    /// </summary>
+    internal DataRecord ReadRecord(long pos, long tpos, long end, ReadOnlyMemory<byte> txnBytes)
     {
-        Span<byte> b = stackalloc byte[DataHeader.Size];
-        if (_file.ReadAt(pos, b) < DataHeader.Size)
+        DataHeader h;
+        long back = 0;
+        ReadOnlyMemory<byte> payload = default;
+        if (!txnBytes.IsEmpty)
         {
-            throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record lies in the committed data", "end of file"));
+            ReadOnlySpan<byte> b = txnBytes.Span[(int)(pos - tpos)..];
+            h = DataHeader.Parse(b);
+            if (h.IsBackPointer)
+            {
+                back = DataHeader.ReadBackPointer(b[DataHeader.Size..]);
+            }
+            else
+            {
+                payload = txnBytes.Slice((int)(pos - tpos) + DataHeader.Size, (int)h.DataLength);
+            }
         }
-        DataHeader h = DataHeader.Parse(b);
-        if (h.Check(pos, end, tpos, null) is FormatError e)
+        else
         {
-            throw Corrupt(e);
+            Span<byte> b = stackalloc byte[DataHeader.Size];
+            if (_file.ReadAt(pos, b) < DataHeader.Size)
+            {
+                throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record lies in the committed data", "end of file"));
+            }
+            h = DataHeader.Parse(b);
+            if (h.Check(pos, end, tpos, null) is FormatError e)
+            {
+                throw Corrupt(e);
+            }
+            back = h.IsBackPointer ? ReadBackPointer(pos) : 0;
         }
-        long back = h.IsBackPointer ? ReadBackPointer(pos) : 0;
         Tid? dataTxn = null;
         if (back != 0)
         {
             dataTxn = ReadDataHeader(back, end, h.Oid).Tid;
         }
-        return new DataRecord(this, h.Oid, h.Tid, pos, h.Prev, h.Tloc, h.DataLength, h.IsBackPointer ? back : null, dataTxn, end);
+        return new DataRecord(this, h.Oid, h.Tid, pos, h.Prev, h.Tloc, h.DataLength, h.IsBackPointer ? back : null, dataTxn, end, payload);
     }
 
-    internal byte[]? ReadRecordData(DataRecord record)
+    internal ReadOnlyMemory<byte>? ReadRecordData(DataRecord record)
     {
         DataHeader h = ReadDataHeader(record.Position, record.End, record.Oid);
-        return ReadData(h, record.Position, record.End, out _);
+        byte[]? data = ReadData(h, record.Position, record.End, out _);
+        if (data is null)
+        {
+            return null;
+        }
+        return new ReadOnlyMemory<byte>(data);
     }
 }
 
@@ -231,21 +270,24 @@ public sealed class TransactionRecord
     private readonly FileStorage _storage;
     private readonly long[] _recordPositions;
     private readonly long _end;
+    private readonly byte[]? _bytes;
     private IReadOnlyList<DataRecord>? _records;
 
-    internal TransactionRecord(FileStorage storage, TxnHeader header, long position, byte[] metadata, long[] recordPositions, long end)
+    internal TransactionRecord(FileStorage storage, TxnHeader header, long position, byte[]? bytes, ReadOnlyMemory<byte> metadata,
+        long[] recordPositions, long end)
     {
         _storage = storage;
         _recordPositions = recordPositions;
         _end = end;
+        _bytes = bytes;
         Tid = header.Tid;
         Status = header.Status;
         Position = position;
         Length = header.Length;
         HeaderLength = header.HeaderLength;
-        User = metadata.AsMemory(0, header.UserLength);
-        Description = metadata.AsMemory(header.UserLength, header.DescriptionLength);
-        ExtensionBytes = metadata.AsMemory(header.UserLength + header.DescriptionLength, header.ExtensionLength);
+        User = metadata[..header.UserLength];
+        Description = metadata.Slice(header.UserLength, header.DescriptionLength);
+        ExtensionBytes = metadata.Slice(header.UserLength + header.DescriptionLength, header.ExtensionLength);
     }
 
     public Tid Tid { get; }
@@ -269,7 +311,8 @@ public sealed class TransactionRecord
     public ReadOnlyMemory<byte> ExtensionBytes { get; }
 
     /// <summary>The bytes of the data records, <c>[Position + HeaderLength, Position + Length)</c>.</summary>
-    public byte[] ReadRecordArea() => _storage.ReadRecordArea(this);
+    public byte[] ReadRecordArea() =>
+        _bytes is null ? _storage.ReadRecordArea(this) : _bytes.AsSpan(HeaderLength, (int)Length - HeaderLength).ToArray();
 
     /// <summary>The extension dict (<see cref="Pickle.PickleException"/> when its bytes are not a pickled dict).</summary>
     public Pickle.PickleDict ReadExtension() => Pickle.ZodbPickle.ReadExtension(ExtensionBytes);
@@ -294,7 +337,7 @@ public sealed class TransactionRecord
                 var list = new DataRecord[_recordPositions.Length];
                 for (int i = 0; i < list.Length; i++)
                 {
-                    list[i] = _storage.ReadRecord(_recordPositions[i], Position, _end);
+                    list[i] = _storage.ReadRecord(_recordPositions[i], Position, _end, _bytes);
                 }
                 _records = r = list;
             }
@@ -314,11 +357,13 @@ public sealed class TransactionRecord
 public sealed class DataRecord
 {
     private readonly FileStorage _storage;
+    private readonly ReadOnlyMemory<byte> _payload;
 
     internal DataRecord(FileStorage storage, Oid oid, Tid tid, long position, long prev, long tloc, ulong dataLength,
-        long? backPointer, Tid? dataTxn, long end)
+        long? backPointer, Tid? dataTxn, long end, ReadOnlyMemory<byte> payload)
     {
         _storage = storage;
+        _payload = payload;
         Oid = oid;
         Tid = tid;
         Position = position;
@@ -356,8 +401,18 @@ public sealed class DataRecord
 
     internal long End { get; }
 
-    /// <summary>The revision's payload, following backpointers; null when it has none.</summary>
-    public byte[]? ReadData() => _storage.ReadRecordData(this);
+    /// <summary>
+    /// The revision's payload, following backpointers; null when it has none (deletion, creation undone). For a
+    /// record of a transaction the iterator read whole this is a slice of its bytes, without I/O.
+    /// </summary>
+    public ReadOnlyMemory<byte>? ReadData()
+    {
+        if (DataLength > 0 && _payload.Length == (long)DataLength)
+        {
+            return _payload;
+        }
+        return _storage.ReadRecordData(this);
+    }
 
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"record {Oid} {Tid} at {Position} plen {DataLength}");

@@ -172,7 +172,7 @@ internal static class FileStorageBenchmarks
                 {
                     foreach (DataRecord r in t.Records)
                     {
-                        sink += r.ReadData()!.Length;
+                        sink += r.ReadData()!.Value.Length;
                     }
                 }
             }),
