@@ -72,21 +72,42 @@ public sealed partial class FileStorage
     /// <summary>Transactions up to this size are read whole by the iterator, so their records need no more I/O.</summary>
     private const int InMemoryTransactionLimit = 8 << 20;
 
-    private TransactionRecord MakeRecord(FileWindow window, TxnHeader h, long pos, List<RecordLocation> records, long end)
+    /// <summary>
+    /// The bytes of the transaction at <paramref name="pos"/> (header to trailer) when its header is readable, its
+    /// length fits the data and it is at most <see cref="InMemoryTransactionLimit"/>; else null (then it is checked
+    /// and read through the window).
+    /// </summary>
+    private static byte[]? ReadWholeTransaction(FileWindow window, long pos, long end)
+    {
+        ReadOnlySpan<byte> hb = window.Read(pos, TxnHeader.Size);
+        if (hb.Length < TxnHeader.Size)
+        {
+            return null;
+        }
+        TxnHeader h = TxnHeader.Parse(hb);
+        if (h.CheckBounds(pos, end) is not null || (long)h.Length + TxnHeader.TrailerSize > InMemoryTransactionLimit)
+        {
+            return null;
+        }
+        int size = (int)h.Length + TxnHeader.TrailerSize;
+        byte[] whole = window.ReadCopy(pos, size);
+        return whole.Length == size ? whole : null;
+    }
+
+    private TransactionRecord MakeRecord(FileWindow window, TxnHeader h, long pos, List<RecordLocation> records, long end, byte[]? whole = null)
     {
         var positions = new long[records.Count];
         for (int i = 0; i < positions.Length; i++)
         {
             positions[i] = records[i].Position;
         }
-        long size = (long)h.Length + TxnHeader.TrailerSize;
-        if (size <= InMemoryTransactionLimit)
+        if (whole is null && (long)h.Length + TxnHeader.TrailerSize <= InMemoryTransactionLimit)
         {
-            byte[] whole = window.Read(pos, (int)size).ToArray();
-            if (whole.Length == size)
-            {
-                return new TransactionRecord(this, h, pos, whole, whole.AsMemory(TxnHeader.Size, h.HeaderLength - TxnHeader.Size), positions, end);
-            }
+            whole = window.ReadCopy(pos, (int)h.Length + TxnHeader.TrailerSize);
+        }
+        if (whole is not null && whole.Length == (long)h.Length + TxnHeader.TrailerSize)
+        {
+            return new TransactionRecord(this, h, pos, whole, whole.AsMemory(TxnHeader.Size, h.HeaderLength - TxnHeader.Size), positions, end);
         }
         byte[] meta = window.Read(pos + TxnHeader.Size, h.HeaderLength - TxnHeader.Size).ToArray();
         return new TransactionRecord(this, h, pos, null, meta, positions, end);
@@ -113,12 +134,18 @@ public sealed partial class FileStorage
         using var window = new FileWindow(_file, end);
         long pos = startPosition ?? (start is Tid s ? FindStart(window, s, end) : FileHeader.DataStart);
         var records = new List<RecordLocation>();
+        TxnHeader h;
         while (pos < end)
         {
             records.Clear();
-            if (TxnScanner.Validate(window, pos, out TxnHeader h, records) is FormatError e)
+            byte[]? whole = ReadWholeTransaction(window, pos, end);
+            using (FileWindow? inMemory = whole is null ? null : FileWindow.OverBytes(whole, pos))
             {
-                throw Corrupt(e);
+                if (TxnScanner.Validate(inMemory ?? window, pos, out TxnHeader checkedHeader, records) is FormatError e)
+                {
+                    throw Corrupt(e);
+                }
+                h = checkedHeader;
             }
             if (!h.IsFinished)
             {
@@ -132,7 +159,7 @@ public sealed partial class FileStorage
             long next = h.NextPosition(pos);
             if (h.Status != TransactionStatus.Undone)
             {
-                yield return MakeRecord(window, h, pos, records, end);
+                yield return MakeRecord(window, h, pos, records, end, whole);
             }
             pos = next;
         }
