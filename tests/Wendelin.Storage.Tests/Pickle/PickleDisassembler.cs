@@ -86,7 +86,7 @@ internal static class PickleDisassembler
                     size = pos + 8 <= data.Length ? 8 + (int)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(data[pos..]), int.MaxValue - 8) : -1;
                     break;
             }
-            if (size < 0 || pos + size > data.Length || (kind == Arg.Line && size == 0))
+            if (size < 0 || (long)pos + size > data.Length || (kind == Arg.Line && size == 0))
             {
                 break;
             }
