@@ -25,6 +25,6 @@ public sealed class FuzzTargetTests(ITestOutputHelper output)
         PickleTarget.Run(Fixtures.Bytes("upstream-zblk/py3_pickle3/zblk.fs.index"));
         PickleTarget.Run([]);
         output.WriteLine($"{n} corpus records and their truncations");
-        Assert.True(n > 900, $"{n} records");
+        Assert.True(n > 600, $"{n} records");
     }
 }
