@@ -9,6 +9,7 @@ internal static class Program
     private static readonly Dictionary<string, Action<ReadOnlySpan<byte>>> Targets = new(StringComparer.Ordinal)
     {
         ["pickle"] = PickleTarget.Run,
+        ["filestorage"] = FileStorageTarget.Run,
     };
 
     public static int Main(string[] args)
