@@ -307,6 +307,10 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
                 {
                     span.Clear();
                 }
+                else
+                {
+                    _memory.PrepareFresh(slot);
+                }
                 _file.LoadBlock(page.Block, span);
                 hashes = HashUnits(slot);
             }
@@ -442,6 +446,23 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     private readonly Queue<(long First, long Count, TaskCompletionSource Done)> _prefetchQueue = new();
     private bool _prefetchRunning;
 
+    private static readonly ParallelOptions PrefetchParallelism = new() { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) };
+
+    private void PrefetchOne(long block)
+    {
+        try
+        {
+            GetPage(block, pin: false, prefetch: true);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or InvalidDataException or UnauthorizedAccessException)
+        {
+            // the access that needs the block loads it again and sees the error
+        }
+    }
+
     private void PrefetchWorker()
     {
         while (true)
@@ -462,17 +483,8 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             }
             try
             {
-                for (long b = request.First; b < request.First + request.Count; b++)
-                {
-                    GetPage(b, pin: false, prefetch: true);
-                }
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-            catch (Exception e) when (e is IOException or InvalidOperationException or InvalidDataException or UnauthorizedAccessException)
-            {
-                // the access that needs the block loads it again and sees the error
+                // the blocks of one request load in parallel, one per core (a load is I/O plus hashing)
+                Parallel.For(request.First, request.First + request.Count, PrefetchParallelism, PrefetchOne);
             }
             finally
             {
