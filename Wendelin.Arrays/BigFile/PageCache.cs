@@ -315,10 +315,12 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
                 hashes = HashUnits(slot);
             }
         }
-        catch (Exception e) when (!prefetch || e is not OutOfMemoryException)
+#pragma warning disable CA1031 // not swallowed: rethrown below once the page is cleaned up
+        catch (Exception e)
         {
             error = ExceptionDispatchInfo.Capture(e);
         }
+#pragma warning restore CA1031
         lock (_lock)
         {
             TaskCompletionSource done = page.LoadDone!;
@@ -454,13 +456,11 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         {
             GetPage(block, pin: false, prefetch: true);
         }
-        catch (ObjectDisposedException)
+#pragma warning disable CA1031 // a prefetch never fails: the access that needs the block loads it again and sees the error
+        catch (Exception)
         {
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or InvalidDataException or UnauthorizedAccessException)
-        {
-            // the access that needs the block loads it again and sees the error
-        }
+#pragma warning restore CA1031
     }
 
     private void PrefetchWorker()
