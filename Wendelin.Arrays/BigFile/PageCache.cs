@@ -33,8 +33,11 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     private bool _disposed;
     private int _busy; // threads using slot memory without the lock (loads, reloads, stores)
 
-    public PageCache(IBlockFile file, PageMemory memory, long budgetBytes, string? scratchDirectory)
+    private readonly bool _background;
+
+    public PageCache(IBlockFile file, PageMemory memory, long budgetBytes, string? scratchDirectory, bool loadInBackground)
     {
+        _background = loadInBackground;
         _file = file;
         _memory = memory;
         _blockSize = file.BlockSize;
@@ -423,6 +426,14 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     /// </summary>
     public Task Prefetch(long firstBlock, long blockCount)
     {
+        if (!_background)
+        {
+            lock (_lock)
+            {
+                ThrowIfDisposed();
+            }
+            return Task.CompletedTask;
+        }
         var request = (firstBlock, blockCount, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         bool start;
         lock (_lock)
