@@ -11,7 +11,7 @@ public sealed class BigArrayTests
     public void Basic_attributes_C_order()
     {
         // test_bigarray_basic: C (10,3) int32: strides (12,4), size 30, len 10, itemsize 4, nbytes 120, ndim 2
-        BigArray a = ArrayFactory.Create([10, 3], DType.Int32);
+        using RAMArray a = ArrayFactory.Create([10, 3], DType.Int32);
         Assert.Equal([12L, 4], a.Strides.ToArray());
         Assert.Equal((30L, 10L, 4, 120L, 2), (a.Size, a.Length, a.ItemSize, a.NBytes, a.NDim));
         Assert.Equal(0, a.MajorAxis);
@@ -20,7 +20,7 @@ public sealed class BigArrayTests
     [Fact]
     public void Basic_attributes_F_order_length_is_the_last_axis()
     {
-        BigArray a = ArrayFactory.Create([10, 3], DType.Int32, ArrayOrder.F);
+        using RAMArray a = ArrayFactory.Create([10, 3], DType.Int32, ArrayOrder.F);
         Assert.Equal([4L, 40], a.Strides.ToArray());
         Assert.Equal(3, a.Length);
         Assert.Equal(1, a.MajorAxis);
@@ -29,11 +29,11 @@ public sealed class BigArrayTests
     [Fact]
     public void Major_axis_quirk_of_empty_and_unit_axes()
     {
-        BigArray f = ArrayFactory.Create([2, 0, 3], DType.Int8, ArrayOrder.F);
+        using RAMArray f = ArrayFactory.Create([2, 0, 3], DType.Int8, ArrayOrder.F);
         Assert.Equal([1L, 2, 0], f.Strides.ToArray());
         Assert.Equal(1, f.MajorAxis);
         Assert.Equal(0, f.Length);
-        BigArray c = ArrayFactory.Create([3, 0], DType.Int8);
+        using RAMArray c = ArrayFactory.Create([3, 0], DType.Int8);
         Assert.Equal(1, c.MajorAxis);
     }
 
@@ -50,7 +50,7 @@ public sealed class BigArrayTests
     [Fact]
     public void Item_access_works_for_1d_and_checks_types_and_bounds()
     {
-        BigArray a = ArrayFactory.Create([10], DType.Float64);
+        using RAMArray a = ArrayFactory.Create([10], DType.Float64);
         a.SetItem(2.5, 3);
         a.SetItem(-1.0, -1);
         Assert.Equal(2.5, a.GetItem<double>(3));
@@ -67,7 +67,7 @@ public sealed class BigArrayTests
     public void Indexing_1d_edges_follow_upstream_checklist()
     {
         // test_bigarray_indexing_1d: index == length → error; slices beyond the end → empty (0,)
-        BigArray a = ArrayFactory.Create([100], DType.UInt8);
+        using RAMArray a = ArrayFactory.Create([100], DType.UInt8);
         Assert.Throws<ArgumentOutOfRangeException>(() => a.View(100));
         foreach (Ix ix in new Ix[] { Ix.Slice(100, 101), Ix.Slice(10, 5), Ix.Slice(5, 10, -1), Ix.Slice(5, 5), Ix.Slice(1000, 2000) })
         {
@@ -81,7 +81,7 @@ public sealed class BigArrayTests
     [Fact]
     public void Views_alias_each_other_both_ways()
     {
-        BigArray a = ArrayFactory.Create([64], DType.Int32);
+        using RAMArray a = ArrayFactory.Create([64], DType.Int32);
         using ArrayView all = a[..];
         using ArrayView rev = a[Ix.Slice(step: -1)];
         using ArrayView step = a[Ix.Slice(3, null, 7)];
@@ -98,7 +98,7 @@ public sealed class BigArrayTests
     [Fact]
     public void Slice_assignment_scalar_list_and_wrong_length()
     {
-        BigArray a = ArrayFactory.Create([10], DType.Int64);
+        using RAMArray a = ArrayFactory.Create([10], DType.Int64);
         a.Assign([2..5], 9L);
         a.Assign<long>([Ix.Slice(9, 4, -2)], [1L, 2, 3], [3]);
         Assert.Equal([0L, 0, 9, 9, 9, 3, 0, 2, 0, 1], a.ToArray<long>());
@@ -109,7 +109,7 @@ public sealed class BigArrayTests
     [Fact]
     public void Broadcasting_assignment_of_rows_and_columns()
     {
-        BigArray a = ArrayFactory.Create([3, 4], DType.Int32, ArrayOrder.F);
+        using RAMArray a = ArrayFactory.Create([3, 4], DType.Int32, ArrayOrder.F);
         a.Assign<int>([], [1, 2, 3, 4], [4]);                 // a row broadcast to every row
         Assert.Equal([1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4], a.ToArray<int>());
         a.Assign<int>([Ix.All, 1..3], [10, 20, 30], [3, 1]);  // a column broadcast across two columns
@@ -120,7 +120,7 @@ public sealed class BigArrayTests
     [Fact]
     public void Overlapping_view_assignment_reads_the_source_first()
     {
-        BigArray a = ArrayFactory.Create([8], DType.Int32);
+        using RAMArray a = ArrayFactory.Create([8], DType.Int32);
         a.CopyFrom<int>([1, 2, 3, 4, 5, 6, 7, 8]);
         using (ArrayView src = a[..^1])
         {
@@ -137,7 +137,7 @@ public sealed class BigArrayTests
     [Fact]
     public void Typed_span_views()
     {
-        BigArray a = ArrayFactory.Create([4, 5], DType.Float32);
+        using RAMArray a = ArrayFactory.Create([4, 5], DType.Float32);
         a.CopyFrom<float>(Enumerable.Range(0, 20).Select(i => (float)i).ToArray());
         using ArrayView whole = a[..];
         Assert.Equal(20, whole.AsSpan<float>().Length);
@@ -188,7 +188,7 @@ public sealed class BigArrayTests
     [Fact]
     public void Rectangular_dotnet_arrays_copy_both_ways()
     {
-        BigArray a = ArrayFactory.Create([2, 3], DType.Float64, ArrayOrder.F);
+        using RAMArray a = ArrayFactory.Create([2, 3], DType.Float64, ArrayOrder.F);
         using (ArrayView v = a[..])
         {
             v.CopyFrom(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } });
@@ -208,7 +208,7 @@ public sealed class BigArrayTests
     public void Resize_keeps_old_views_and_aliases_them()
     {
         // test_bigarray_resize: (10,3)→(11,3): old view keeps shape and data; new view has a zero tail row; they alias
-        BigArray a = ArrayFactory.Create([10, 3], DType.Int32);
+        using RAMArray a = ArrayFactory.Create([10, 3], DType.Int32);
         a.CopyFrom<int>(Enumerable.Range(1, 30).ToArray());
         using ArrayView old = a[..];
         a.Resize(11, 3);
@@ -230,13 +230,13 @@ public sealed class BigArrayTests
     public void Append_C_and_F_and_errors_leave_the_array_unchanged()
     {
         // test_bigarray_append: C (0,3,2) int64 grows axis 0; F (2,3,0) grows the last axis
-        BigArray c = ArrayFactory.Create([0, 3, 2], DType.Int64);
+        using RAMArray c = ArrayFactory.Create([0, 3, 2], DType.Int64);
         c.Append<long>(Enumerable.Range(0, 6).Select(i => (long)i).ToArray(), [1, 3, 2]);
         c.Append<long>(Enumerable.Range(6, 12).Select(i => (long)i).ToArray(), [2, 3, 2]);
         Assert.Equal([3L, 3, 2], c.Shape.ToArray());
         Assert.Equal(Enumerable.Range(0, 18).Select(i => (long)i).ToArray(), c.ToArray<long>());
 
-        BigArray f = ArrayFactory.Create([2, 3, 0], DType.Int64, ArrayOrder.F);
+        using RAMArray f = ArrayFactory.Create([2, 3, 0], DType.Int64, ArrayOrder.F);
         f.Append<long>(Enumerable.Range(0, 6).Select(i => (long)i).ToArray(), [2, 3, 1]);
         f.Append<long>(Enumerable.Range(6, 12).Select(i => (long)i).ToArray(), [2, 3, 2]);
         Assert.Equal([2L, 3, 3], f.Shape.ToArray());
@@ -260,7 +260,7 @@ public sealed class BigArrayTests
     [Fact]
     public void Append_of_a_view_of_the_same_array()
     {
-        BigArray a = ArrayFactory.Create([4], DType.Int32);
+        using RAMArray a = ArrayFactory.Create([4], DType.Int32);
         a.CopyFrom<int>([1, 2, 3, 4]);
         using (ArrayView v = a[Ix.Slice(step: -1)])
         {
@@ -275,14 +275,14 @@ public sealed class BigArrayTests
     public void Rows_iteration_terminates()
     {
         // test_bigarray_list: list(A) of 10 zeros terminates and returns 10 zeros
-        BigArray a = ArrayFactory.Create([10], DType.Float64);
+        using RAMArray a = ArrayFactory.Create([10], DType.Float64);
         var values = new List<double>();
         foreach (ArrayView row in a.Rows())
         {
             values.Add(row.GetItem<double>());
         }
         Assert.Equal(new double[10], values);
-        BigArray m = ArrayFactory.Create([3, 2], DType.Int8, ArrayOrder.F);
+        using RAMArray m = ArrayFactory.Create([3, 2], DType.Int8, ArrayOrder.F);
         Assert.Equal(3, m.Rows().Count());
         Assert.All(m.Rows(), r => Assert.Equal([2L], r.Shape.ToArray()));
     }
@@ -291,7 +291,7 @@ public sealed class BigArrayTests
     public void Record_fields_and_structured_views()
     {
         DType rec = DType.Record([("id", DType.Int32), ("xyz", DType.SubArray(DType.Float32, 3))]);
-        BigArray a = ArrayFactory.Create([5], rec);
+        using RAMArray a = ArrayFactory.Create([5], rec);
         using ArrayView all = a[..];
         using ArrayView ids = all.Field("id");
         using ArrayView xyz = all.Field("xyz");
@@ -306,7 +306,7 @@ public sealed class BigArrayTests
         Assert.Equal(1.5 + 1.5 - 2, xyz[3].Sum());
 
         // structured: a (5, 4) uint32 array's rows read as records of four uint32
-        BigArray b = ArrayFactory.Create([5, 4], DType.UInt32);
+        using RAMArray b = ArrayFactory.Create([5, 4], DType.UInt32);
         b.CopyFrom<uint>(Enumerable.Range(0, 20).Select(i => (uint)i).ToArray());
         DType quad = DType.Record([("a", DType.UInt32), ("b", DType.UInt32), ("c", DType.UInt32), ("d", DType.UInt32)]);
         using ArrayView bv = b[..];
@@ -324,7 +324,7 @@ public sealed class BigArrayTests
     [Fact]
     public void Non_native_byte_order_is_bytes_only()
     {
-        BigArray a = ArrayFactory.Create([4], DType.Parse(">f8"));
+        using RAMArray a = ArrayFactory.Create([4], DType.Parse(">f8"));
         Assert.Throws<NotSupportedException>(() => a.GetItem<double>(0));
         Assert.Throws<NotSupportedException>(() => a.Sum());
         using ArrayView v = a[..];
@@ -347,7 +347,7 @@ public sealed class BigArrayTests
     public void Reductions_per_dtype_match_a_straightforward_loop(string dtype)
     {
         DType d = DType.Parse(dtype);
-        BigArray a = ArrayFactory.Create([10007], d);
+        using RAMArray a = ArrayFactory.Create([10007], d);
         var values = new long[10007];
         var rng = new Random(5);
         for (int i = 0; i < values.Length; i++)
@@ -376,10 +376,10 @@ public sealed class BigArrayTests
     [Fact]
     public void Integer_sums_are_exact_beyond_64_bits()
     {
-        BigArray a = ArrayFactory.Create([1000], DType.UInt64);
+        using RAMArray a = ArrayFactory.Create([1000], DType.UInt64);
         a.Assign([], ulong.MaxValue);
         Assert.Equal((Int128)ulong.MaxValue * 1000, a.SumInteger());
-        BigArray b = ArrayFactory.Create([1000], DType.Int64);
+        using RAMArray b = ArrayFactory.Create([1000], DType.Int64);
         b.Assign([], long.MinValue);
         Assert.Equal((Int128)long.MinValue * 1000, b.SumInteger());
     }
@@ -387,22 +387,22 @@ public sealed class BigArrayTests
     [Fact]
     public void Float_reductions_propagate_nan_and_refuse_empty()
     {
-        BigArray a = ArrayFactory.Create([100], DType.Float64);
+        using RAMArray a = ArrayFactory.Create([100], DType.Float64);
         a.Assign([Ix.All], 1.0);
         a.SetItem(double.NaN, 77);
         Assert.True(double.IsNaN(a.Min<double>()));
         Assert.True(double.IsNaN(a.Max<double>()));
         Assert.True(double.IsNaN(a.Sum()));
-        BigArray e = ArrayFactory.Create([0], DType.Float64);
+        using RAMArray e = ArrayFactory.Create([0], DType.Float64);
         Assert.Equal(0.0, e.Sum());
         Assert.True(double.IsNaN(e.Mean()));
         Assert.Throws<InvalidOperationException>(() => e.Min<double>());
         Assert.Throws<ArgumentException>(() => a.Min<float>());
-        BigArray c = ArrayFactory.Create([3], DType.Complex128);
+        using RAMArray c = ArrayFactory.Create([3], DType.Complex128);
         c.CopyFrom<Complex>([new(1, 2), new(3, 4), new(5, 6)]);
         Assert.Equal(new Complex(9, 12), c.SumComplex());
         Assert.Throws<NotSupportedException>(() => c.Sum());
-        BigArray c8 = ArrayFactory.Create([2], DType.Complex64);
+        using RAMArray c8 = ArrayFactory.Create([2], DType.Complex64);
         c8.CopyFrom<Complex64>([new(1, 2), new(3, 4)]);
         Assert.Equal(new Complex(4, 6), c8.SumComplex());
     }
@@ -410,7 +410,7 @@ public sealed class BigArrayTests
     [Fact]
     public void Chunks_cover_every_item_once_within_the_limit()
     {
-        BigArray a = ArrayFactory.Create([37, 11, 3], DType.Int16);
+        using RAMArray a = ArrayFactory.Create([37, 11, 3], DType.Int16);
         a.CopyFrom<short>(Enumerable.Range(0, 37 * 11 * 3).Select(i => (short)i).ToArray());
         foreach (long limit in new long[] { 2, 7, 66, 100, 1000, 1 << 20 })
         {
@@ -428,7 +428,7 @@ public sealed class BigArrayTests
             }
             Assert.Equal(Enumerable.Range(0, 37 * 11 * 3).Select(i => (short)i), seen);
         }
-        BigArray f = ArrayFactory.Create([5, 7], DType.Int32, ArrayOrder.F);
+        using RAMArray f = ArrayFactory.Create([5, 7], DType.Int32, ArrayOrder.F);
         Assert.All(f.Chunks(28), c => Assert.Equal([5L, 1], c.Shape.ToArray())); // F: whole columns
     }
 
