@@ -49,6 +49,12 @@ public sealed partial class ArrayView : IDisposable
     /// <summary>True when the items lie one after another in F order.</summary>
     public bool IsFContiguous => _region.IsFContiguous;
 
+    /// <summary>
+    /// True when the view's memory is directly addressable (spans, TensorSpan, Span2D): it is empty or its mapping
+    /// is resident. A windowed view (larger than the handle's resident limit) supports only bulk operations (AR-17).
+    /// </summary>
+    public bool IsResident => _lease is null || _lease.Mapping.IsResident;
+
     /// <summary>File byte offset of the first item (index 0 on every axis); meaningful for non-empty views.</summary>
     public long FileOffset => (_lease?.Mapping.FileOffset ?? 0) + _region.Offset;
 
@@ -134,9 +140,11 @@ public sealed partial class ArrayView : IDisposable
     }
 
     /// <summary>
-    /// The view as an n-dimensional <see cref="TensorSpan{T}"/> (AR-16). TensorSpan needs non-negative strides that are
-    /// multiples of the item size and at least one item: views with reversed axes or of zero size throw
-    /// <see cref="InvalidOperationException"/> (use <see cref="CopyTo{T}(Span{T}, ArrayOrder)"/> for those).
+    /// The view as an n-dimensional <see cref="TensorSpan{T}"/> (AR-16). TensorSpan needs at least one item,
+    /// non-negative strides that are multiples of the item size, and nested axes (each stepping over the whole
+    /// extent of the axes with smaller strides): views with reversed axes, of zero size, or that step over a minor
+    /// axis (e.g. every third row of an F-order array) throw <see cref="InvalidOperationException"/>; use
+    /// <see cref="CopyTo{T}(Span{T}, ArrayOrder)"/> for those.
     /// </summary>
     public TensorSpan<T> AsTensorSpan<T>() where T : unmanaged
     {
@@ -150,8 +158,7 @@ public sealed partial class ArrayView : IDisposable
         var strides = new nint[Math.Max(nd, 1)];
         if (nd == 0)
         {
-            lengths[0] = 1;
-            strides[0] = 1;
+            lengths[0] = 1; // a 0-d view is a TensorSpan of one item
         }
         long reach = 0;
         for (int k = 0; k < nd; k++)
@@ -160,7 +167,7 @@ public sealed partial class ArrayView : IDisposable
             lengths[k] = (nint)_region.Shape[k];
             if (_region.Shape[k] == 1)
             {
-                strides[k] = 0;
+                strides[k] = 0; // never applied; TensorSpan accepts 0 (not other values) for length-1 axes
                 continue;
             }
             if (s < 0 || s % DType.ItemSize != 0)
@@ -170,30 +177,39 @@ public sealed partial class ArrayView : IDisposable
             strides[k] = (nint)(s / DType.ItemSize);
             reach += (_region.Shape[k] - 1) * strides[k];
         }
-        // TensorSpan allows a zero stride only where every later axis is also broadcast; give length-1 axes the
-        // stride of a contiguous layout instead (never applied).
-        long dense = 1;
-        for (int k = nd - 1; k >= 0; k--)
+        if (!IsNested(lengths, strides))
         {
-            if (_region.Shape[k] == 1)
-            {
-                strides[k] = (nint)dense;
-            }
-            dense = Math.Max(dense, strides[k] * _region.Shape[k]);
+            throw new InvalidOperationException($"strides ({Layout.Format(Strides)}) interleave axes (a step over a minor axis); TensorSpan only describes nested layouts, use CopyTo");
         }
         ref T first = ref Unsafe.As<byte, T>(ref Unsafe.AddByteOffset(ref Start, (nint)_region.Offset));
-        long dataLength = Math.Max(reach + 1, MaxReach(lengths, strides));
+        // the items from the first one to the end of the mapping are all addressable
+        long dataLength = Math.Max(reach + 1, (_lease!.Mapping.Length - _region.Offset) / DType.ItemSize);
         return TensorMarshal.CreateTensorSpan(ref first, (nint)dataLength, lengths, strides, pinned: true);
     }
 
-    private static long MaxReach(nint[] lengths, nint[] strides)
+    /// <summary>
+    /// TensorSpan's layout rule: ordered by stride, each axis (longer than 1) must step over the whole extent of the
+    /// smaller ones (stride ≥ smaller stride × its length).
+    /// </summary>
+    private static bool IsNested(nint[] lengths, nint[] strides)
     {
-        long r = 1;
+        var axes = new List<int>();
         for (int k = 0; k < lengths.Length; k++)
         {
-            r += (lengths[k] - 1) * (long)strides[k];
+            if (lengths[k] > 1)
+            {
+                axes.Add(k);
+            }
         }
-        return r;
+        axes.Sort((x, y) => strides[x].CompareTo(strides[y]));
+        for (int i = 1; i < axes.Count; i++)
+        {
+            if ((long)strides[axes[i]] < (long)strides[axes[i - 1]] * lengths[axes[i - 1]])
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>

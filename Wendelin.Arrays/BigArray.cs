@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Wendelin.Arrays.BigFile;
 
 namespace Wendelin.Arrays;
 
@@ -15,20 +16,32 @@ public partial class BigArray
 {
     private long[] _shape;
     private long[] _strides;
-    private readonly ArrayStore? _store;
+    private readonly FileHandle? _handle;
+    private readonly ArrayStore? _fixedStore;
+    private HandleStore? _handleStore;
 
-    /// <summary>An array over <paramref name="store"/>.</summary>
+    /// <summary>
+    /// An array of <paramref name="shape"/> items of <paramref name="dtype"/> in <paramref name="order"/> over the
+    /// pages of <paramref name="handle"/> (AR-5, AR-6): item bytes start at file byte 0.
+    /// </summary>
+    public BigArray(ReadOnlySpan<long> shape, DType dtype, FileHandle handle, ArrayOrder order = ArrayOrder.C)
+        : this(shape, dtype, order)
+    {
+        _handle = handle ?? throw new ArgumentNullException(nameof(handle));
+    }
+
+    /// <summary>An array over <paramref name="store"/> (tests supply their own stores).</summary>
     internal BigArray(ReadOnlySpan<long> shape, DType dtype, ArrayOrder order, ArrayStore store)
         : this(shape, dtype, order)
     {
-        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _fixedStore = store ?? throw new ArgumentNullException(nameof(store));
     }
 
     /// <summary>
-    /// For subclasses that supply the pages themselves (ZBigArray opens its handle lazily): validates shape, dtype
-    /// and order (AR-5) and computes the strides (AR-6).
+    /// For subclasses that supply the pages through <see cref="Handle"/> (ZBigArray opens its handle lazily):
+    /// validates shape, dtype and order (AR-5) and computes the strides (AR-6).
     /// </summary>
-    private protected BigArray(ReadOnlySpan<long> shape, DType dtype, ArrayOrder order)
+    protected BigArray(ReadOnlySpan<long> shape, DType dtype, ArrayOrder order)
     {
         ArgumentNullException.ThrowIfNull(dtype);
         if (order is not (ArrayOrder.C or ArrayOrder.F))
@@ -42,20 +55,64 @@ public partial class BigArray
     }
 
     /// <summary>
-    /// For subclasses loading a saved state: as the other constructor, and the saved strides must be the ones
-    /// the shape, item size and order give (upstream uses <c>_stridev</c> as stored; we require it consistent).
+    /// For subclasses loading a saved state (<c>_dtype</c>, <c>_shape</c>, <c>_order</c>, <c>_stridev</c>): as the
+    /// other constructor, and the saved strides must be the ones AR-6 gives (upstream uses <c>_stridev</c> as
+    /// stored; we require it consistent and throw <see cref="ArgumentException"/> otherwise).
     /// </summary>
-    private protected BigArray(ReadOnlySpan<long> shape, DType dtype, ArrayOrder order, ReadOnlySpan<long> strides)
+    protected BigArray(ReadOnlySpan<long> shape, DType dtype, ArrayOrder order, ReadOnlySpan<long> strides)
         : this(shape, dtype, order)
+    {
+        CheckStrides(strides);
+    }
+
+    /// <summary>
+    /// Replaces shape and strides with a state loaded from storage (a persistent subclass reloading after
+    /// another writer resized the array): validated like a constructor, <see cref="OnLayoutChanged"/> is not called.
+    /// </summary>
+    protected void LoadLayout(ReadOnlySpan<long> shape, ReadOnlySpan<long> strides)
+    {
+        long[] s = Layout.CheckShape(shape, DType.ItemSize);
+        long[] computed = Layout.Strides(s, DType.ItemSize, Order);
+        if (!strides.SequenceEqual(computed))
+        {
+            throw new ArgumentException($"strides ({Layout.Format(strides)}) are not the {Order}-order strides ({Layout.Format(computed)}) of shape ({Layout.Format(s)})", nameof(strides));
+        }
+        _shape = s;
+        _strides = computed;
+    }
+
+    private void CheckStrides(ReadOnlySpan<long> strides)
     {
         if (!strides.SequenceEqual(_strides))
         {
-            throw new ArgumentException($"strides ({Layout.Format(strides)}) are not the {order}-order strides ({Layout.Format(_strides)}) of shape ({Layout.Format(_shape)}) with item size {dtype.ItemSize}", nameof(strides));
+            throw new ArgumentException($"strides ({Layout.Format(strides)}) are not the {Order}-order strides ({Layout.Format(_strides)}) of shape ({Layout.Format(_shape)}) with item size {DType.ItemSize}", nameof(strides));
         }
     }
 
-    /// <summary>Where the pages come from; subclasses without a store at construction override it.</summary>
-    private protected virtual ArrayStore Store => _store ?? throw new InvalidOperationException("this array has no pages attached");
+    /// <summary>
+    /// The handle whose pages hold the items. Subclasses constructed without one override it (it may change, e.g.
+    /// after an invalidation; views taken before keep the old handle's pages).
+    /// </summary>
+    protected virtual FileHandle Handle => _handle ?? throw new InvalidOperationException("this array has no file handle");
+
+    /// <summary>Where views get their pages: the handle (wrapped once per handle), or a test store.</summary>
+    internal ArrayStore Store
+    {
+        get
+        {
+            if (_fixedStore is not null)
+            {
+                return _fixedStore;
+            }
+            FileHandle h = Handle;
+            HandleStore? s = _handleStore;
+            if (s is null || !ReferenceEquals(s.Handle, h))
+            {
+                _handleStore = s = new HandleStore(h);
+            }
+            return s;
+        }
+    }
 
     /// <summary>Called after <see cref="Shape"/> and <see cref="Strides"/> changed (resize, append); ZBigArray marks itself changed.</summary>
     protected virtual void OnLayoutChanged()
@@ -334,7 +391,4 @@ public partial class BigArray
     }
 
     public override string ToString() => $"{GetType().Name}(shape=({Layout.Format(Shape)}), dtype={DType.Str}, order={Order})";
-
-    internal static Span<T> AsSpanOf<T>(ArrayMapping m, long offset, int count) where T : unmanaged =>
-        MemoryMarshal.CreateSpan(ref Unsafe.As<byte, T>(ref Unsafe.AddByteOffset(ref m.Start, (nint)offset)), count);
 }

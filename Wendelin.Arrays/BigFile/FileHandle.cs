@@ -40,7 +40,7 @@ public sealed class FileHandle : IDisposable
         (PageMemory memory, PagingBackend backend, DirtyTracking tracking) = CreateMemory(blockSize, options);
         Backend = backend;
         DirtyTracking = tracking;
-        _cache = new PageCache(file, memory, budget, options.ScratchDirectory);
+        _cache = new PageCache(file, memory, budget, options.ScratchDirectory, options.LoadInBackground);
         RamBudget = _cache.BudgetBytes;
         _residentViewLimit = options.ResidentViewLimit == 0 ? Math.Max(blockSize, RamBudget / 2) : options.ResidentViewLimit;
     }

@@ -328,6 +328,10 @@ internal sealed unsafe partial class PageCache
                 {
                     span.Clear();
                 }
+                else
+                {
+                    _memory.PrepareFresh(slot);
+                }
                 _file.LoadBlock(page.Block, span);
                 hashes = HashUnits(slot);
             }

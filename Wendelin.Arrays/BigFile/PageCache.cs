@@ -33,8 +33,11 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     private bool _disposed;
     private int _busy; // threads using slot memory without the lock (loads, reloads, stores)
 
-    public PageCache(IBlockFile file, PageMemory memory, long budgetBytes, string? scratchDirectory)
+    private readonly bool _background;
+
+    public PageCache(IBlockFile file, PageMemory memory, long budgetBytes, string? scratchDirectory, bool loadInBackground)
     {
+        _background = loadInBackground;
         _file = file;
         _memory = memory;
         _blockSize = file.BlockSize;
@@ -307,14 +310,20 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
                 {
                     span.Clear();
                 }
+                else
+                {
+                    _memory.PrepareFresh(slot);
+                }
                 _file.LoadBlock(page.Block, span);
                 hashes = HashUnits(slot);
             }
         }
-        catch (Exception e) when (!prefetch || e is not OutOfMemoryException)
+#pragma warning disable CA1031 // not swallowed: rethrown below once the page is cleaned up
+        catch (Exception e)
         {
             error = ExceptionDispatchInfo.Capture(e);
         }
+#pragma warning restore CA1031
         lock (_lock)
         {
             TaskCompletionSource done = page.LoadDone!;
@@ -417,6 +426,14 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     /// </summary>
     public Task Prefetch(long firstBlock, long blockCount)
     {
+        if (!_background)
+        {
+            lock (_lock)
+            {
+                ThrowIfDisposed();
+            }
+            return Task.CompletedTask;
+        }
         var request = (firstBlock, blockCount, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         bool start;
         lock (_lock)
@@ -442,6 +459,21 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     private readonly Queue<(long First, long Count, TaskCompletionSource Done)> _prefetchQueue = new();
     private bool _prefetchRunning;
 
+    private static readonly ParallelOptions PrefetchParallelism = new() { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) };
+
+    private void PrefetchOne(long block)
+    {
+        try
+        {
+            GetPage(block, pin: false, prefetch: true);
+        }
+#pragma warning disable CA1031 // a prefetch never fails: the access that needs the block loads it again and sees the error
+        catch (Exception)
+        {
+        }
+#pragma warning restore CA1031
+    }
+
     private void PrefetchWorker()
     {
         while (true)
@@ -462,17 +494,8 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             }
             try
             {
-                for (long b = request.First; b < request.First + request.Count; b++)
-                {
-                    GetPage(b, pin: false, prefetch: true);
-                }
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-            catch (Exception e) when (e is IOException or InvalidOperationException or InvalidDataException or UnauthorizedAccessException)
-            {
-                // the access that needs the block loads it again and sees the error
+                // the blocks of one request load in parallel, one per core (a load is I/O plus hashing)
+                Parallel.For(request.First, request.First + request.Count, PrefetchParallelism, PrefetchOne);
             }
             finally
             {

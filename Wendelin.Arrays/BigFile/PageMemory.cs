@@ -22,6 +22,11 @@ internal abstract unsafe class PageMemory : IDisposable
     /// <summary>True when the slot is known to read as zeros (fresh or released memory), so loading need not clear it.</summary>
     public abstract bool IsZero(int slot);
 
+    /// <summary>Readies the memory of a slot that <see cref="IsZero"/> reported fresh, for a load (called without the lock by the loading thread).</summary>
+    public virtual void PrepareFresh(byte* memory)
+    {
+    }
+
     /// <summary>Marks that the slot was written (it is no longer known to be zero).</summary>
     public abstract void Touched(int slot);
 

@@ -8,6 +8,7 @@ internal static class Program
 {
     private static readonly Dictionary<string, Action<ReadOnlySpan<byte>>> Targets = new(StringComparer.Ordinal)
     {
+        ["pickle"] = PickleTarget.Run,
         ["filestorage"] = FileStorageTarget.Run,
     };
 

@@ -184,8 +184,30 @@ internal sealed class ModelRunner<T>(Func<long, T> fromLong, Func<T, long> toLon
             Assert.Equal(byF, f.Select(toLong).ToArray());
             var pick = items[rng.Next(items.Count)];
             Assert.Equal(m.Get(pick.Source), toLong(v.GetItem<T>(pick.Result)));
+            if (v.IsResident && v.Strides.ToArray().All(st => st >= 0) && Nested(v))
+            {
+                // AR-16: the same item through a TensorSpan over the view's memory
+                var t = v.AsTensorSpan<T>();
+                nint[] at = pick.Result.Length == 0 ? [0] : pick.Result.Select(x => (nint)x).ToArray();
+                Assert.Equal(m.Get(pick.Source), toLong(t[at]));
+            }
             Assert.Equal((double)expect.Sum(), v.Sum());
         }
+    }
+
+    /// <summary>Whether the axes longer than 1, sorted by stride, each step over the extent of the smaller ones.</summary>
+    private static bool Nested(ArrayView v)
+    {
+        var axes = Enumerable.Range(0, v.NDim).Where(k => v.Shape[k] > 1).OrderBy(k => v.Strides[k]).ToArray();
+        for (int i = 1; i < axes.Length; i++)
+        {
+            if (v.Strides[axes[i]] < v.Strides[axes[i - 1]] * v.Shape[axes[i - 1]])
+            {
+                Assert.Throws<InvalidOperationException>(() => v.AsTensorSpan<T>());
+                return false;
+            }
+        }
+        return true;
     }
 
     private static long FKey(long[] r, long[] shape)

@@ -149,6 +149,40 @@ public sealed class FileHandleMemoryTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Without_background_loads_the_block_file_is_called_only_from_the_callers_thread()
+    {
+        const int bs = 64 << 10;
+        var file = new ThreadRecordingBlockFile(bs);
+        using var h = new FileHandle(file, new FileHandleOptions { LoadInBackground = false, RamBudget = 64L * bs });
+        await h.Prefetch(0, 8L * bs);
+        Assert.Equal(0, h.GetStatistics().Loads);
+        using (FileView v = h.Map(0, 8L * bs))
+        {
+            Assert.Equal(8, h.GetStatistics().Loads);
+        }
+        Assert.Equal([Environment.CurrentManagedThreadId], file.Threads.Distinct());
+    }
+
+    private sealed class ThreadRecordingBlockFile(int blockSize) : IBlockFile
+    {
+        public List<int> Threads { get; } = new();
+
+        public int BlockSize => blockSize;
+
+        public void LoadBlock(long block, Span<byte> buffer)
+        {
+            lock (Threads)
+            {
+                Threads.Add(Environment.CurrentManagedThreadId);
+            }
+        }
+
+        public void StoreBlock(long block, ReadOnlySpan<byte> buffer)
+        {
+        }
+    }
+
+    [Fact]
     public void Os_block_file_loads_and_stores_blocks_at_their_offsets()
     {
         const int bs = 64 << 10;
