@@ -84,7 +84,7 @@ public sealed partial class FileStorage
         {
             if (committed == Tid.Zero)
             {
-                committed = ReadDataHeader(current, end, oid).Tid;
+                committed = ReadDataHeader(_file, current, end, oid).Tid;
             }
             if (committed != serial)
             {
@@ -107,7 +107,7 @@ public sealed partial class FileStorage
         {
             throw new PosKeyException(oid);
         }
-        DataHeader committed = ReadDataHeader(current, end, oid);
+        DataHeader committed = ReadDataHeader(_file, current, end, oid);
         if (committed.Tid != serial)
         {
             throw new ConflictException(oid, committed.Tid, serial);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Wendelin.Storage.Format;
+using Wendelin.Storage.IO;
 
 namespace Wendelin.Storage.Fs;
 
@@ -10,12 +11,12 @@ public sealed partial class FileStorage
     public LoadResult Load(Oid oid)
     {
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
-        DataHeader h = ReadDataHeader(pos, end, oid);
-        byte[] data = ReadData(h, pos, end, out _)
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
+        byte[] data = ReadData(file, h, pos, end, out _)
             ?? throw new PosKeyException(oid, "its creation was undone or it was deleted");
         return new LoadResult(data, h.Tid);
     }
@@ -23,12 +24,12 @@ public sealed partial class FileStorage
     public LoadBeforeResult? LoadBefore(Oid oid, Tid before)
     {
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
         Tid? next = null;
-        DataHeader h = ReadDataHeader(pos, end, oid);
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
         while (h.Tid >= before)
         {
             next = h.Tid;
@@ -36,9 +37,9 @@ public sealed partial class FileStorage
             {
                 return null; // FS-L3: the object did not exist before `before`
             }
-            (pos, h) = Previous(pos, h, end);
+            (pos, h) = Previous(file, pos, h, end);
         }
-        byte[] data = ReadData(h, pos, end, out _)
+        byte[] data = ReadData(file, h, pos, end, out _)
             ?? throw new PosKeyException(oid, string.Create(CultureInfo.InvariantCulture, $"deleted or its creation undone as of {h.Tid}"));
         return new LoadBeforeResult(data, h.Tid, next);
     }
@@ -46,23 +47,23 @@ public sealed partial class FileStorage
     public ReadOnlyMemory<byte> LoadSerial(Oid oid, Tid serial)
     {
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
-        DataHeader h = ReadDataHeader(pos, end, oid);
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
         while (true)
         {
             if (h.Tid == serial)
             {
-                return ReadData(h, pos, end, out _)
+                return ReadData(file, h, pos, end, out _)
                     ?? throw new PosKeyException(oid, $"revision {serial} is a deletion");
             }
             if (h.Tid < serial || h.Prev == 0)
             {
                 throw new PosKeyException(oid, $"no revision {serial}");
             }
-            (pos, h) = Previous(pos, h, end);
+            (pos, h) = Previous(file, pos, h, end);
         }
     }
 
@@ -70,12 +71,12 @@ public sealed partial class FileStorage
     public Tid GetTid(Oid oid)
     {
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
-        DataHeader h = ReadDataHeader(pos, end, oid);
-        if (h.IsBackPointer && ReadBackPointer(pos) == 0)
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
+        if (h.IsBackPointer && ReadBackPointer(file, pos) == 0)
         {
             throw new PosKeyException(oid, "its creation was undone or it was deleted");
         }
@@ -91,21 +92,21 @@ public sealed partial class FileStorage
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
         var entries = new List<HistoryEntry>();
-        DataHeader h = ReadDataHeader(pos, end, oid);
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
         while (true)
         {
-            TransactionMetadataBytes meta = ReadTransactionMetadata(h.Tloc, pos, h.Tid);
+            TransactionMetadataBytes meta = ReadTransactionMetadata(file, h.Tloc, pos, h.Tid);
             entries.Add(new HistoryEntry(h.Tid, h.Tid.TimeTime, meta.User, meta.Description, meta.Extension, (long)h.DataLength));
             if (entries.Count == size || h.Prev == 0)
             {
                 return entries;
             }
-            (pos, h) = Previous(pos, h, end);
+            (pos, h) = Previous(file, pos, h, end);
         }
     }
 
@@ -169,9 +170,9 @@ public sealed partial class FileStorage
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ThrowIfUnusable();
-        (long end, _) = Snapshot();
+        (long end, _, IStorageFile file) = SnapshotWithFile();
         var result = new List<(Tid, IReadOnlyList<Oid>)>();
-        using var window = new FileWindow(_file, end, 64 << 10);
+        using var window = new FileWindow(file, end, 64 << 10);
         var records = new List<RecordLocation>();
         long pos = end;
         while (result.Count < count && pos > FileHeader.DataStart)
@@ -216,10 +217,10 @@ public sealed partial class FileStorage
     }
 
     /// <summary>Reads and checks the data header at <paramref name="pos"/>, which must hold <paramref name="oid"/>.</summary>
-    internal DataHeader ReadDataHeader(long pos, long end, Oid oid)
+    internal DataHeader ReadDataHeader(IStorageFile file, long pos, long end, Oid oid)
     {
         Span<byte> b = stackalloc byte[DataHeader.Size];
-        if (pos < FileHeader.DataStart + TxnHeader.Size || pos > end - DataHeader.Size || _file.ReadAt(pos, b) < DataHeader.Size)
+        if (pos < FileHeader.DataStart + TxnHeader.Size || pos > end - DataHeader.Size || file.ReadAt(pos, b) < DataHeader.Size)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record lies in the committed data",
                 string.Create(CultureInfo.InvariantCulture, $"position {pos} for {oid}, committed end {end}")));
@@ -237,10 +238,10 @@ public sealed partial class FileStorage
         return h;
     }
 
-    private (long Position, DataHeader Header) Previous(long pos, DataHeader h, long end)
+    private (long Position, DataHeader Header) Previous(IStorageFile file, long pos, DataHeader h, long end)
     {
         long prev = h.Prev; // Check() guaranteed prev < pos
-        DataHeader p = ReadDataHeader(prev, end, h.Oid);
+        DataHeader p = ReadDataHeader(file, prev, end, h.Oid);
         if (p.Tid >= h.Tid)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "prev names an older revision",
@@ -249,10 +250,10 @@ public sealed partial class FileStorage
         return (prev, p);
     }
 
-    private long ReadBackPointer(long pos)
+    private long ReadBackPointer(IStorageFile file, long pos)
     {
         Span<byte> b = stackalloc byte[DataHeader.BackPointerSize];
-        if (_file.ReadAt(pos + DataHeader.Size, b) < b.Length)
+        if (file.ReadAt(pos + DataHeader.Size, b) < b.Length)
         {
             throw Corrupt(new FormatError(RecordKind.BackPointer, pos, "backpointer fits", "file ends inside the backpointer"));
         }
@@ -269,18 +270,18 @@ public sealed partial class FileStorage
     /// in a null backpointer (deletion / creation undone). <paramref name="dataTxn"/> is the tid of the record a
     /// backpointer points to directly (one hop), null for a record with data or a null backpointer.
     /// </summary>
-    internal byte[]? ReadData(DataHeader h, long pos, long end, out Tid? dataTxn)
+    internal byte[]? ReadData(IStorageFile file, DataHeader h, long pos, long end, out Tid? dataTxn)
     {
         dataTxn = null;
         bool first = true;
         while (h.IsBackPointer)
         {
-            long back = ReadBackPointer(pos);
+            long back = ReadBackPointer(file, pos);
             if (back == 0)
             {
                 return null;
             }
-            DataHeader target = ReadDataHeader(back, end, h.Oid);
+            DataHeader target = ReadDataHeader(file, back, end, h.Oid);
             if (first)
             {
                 dataTxn = target.Tid;
@@ -295,7 +296,7 @@ public sealed partial class FileStorage
                 $"{Name}: record of {h.Oid} at {pos} holds {h.DataLength} bytes, more than one array can hold"));
         }
         byte[] data = GC.AllocateUninitializedArray<byte>((int)h.DataLength);
-        if (_file.ReadAt(pos + DataHeader.Size, data) < data.Length)
+        if (file.ReadAt(pos + DataHeader.Size, data) < data.Length)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "payload fits", "file ends inside the payload"));
         }
@@ -303,10 +304,10 @@ public sealed partial class FileStorage
     }
 
     /// <summary>User, description and extension of the transaction at <paramref name="tpos"/>, which must contain <paramref name="recordPos"/>.</summary>
-    private TransactionMetadataBytes ReadTransactionMetadata(long tpos, long recordPos, Tid tid)
+    private TransactionMetadataBytes ReadTransactionMetadata(IStorageFile file, long tpos, long recordPos, Tid tid)
     {
         Span<byte> b = stackalloc byte[TxnHeader.Size];
-        if (tpos < FileHeader.DataStart || tpos > recordPos - TxnHeader.Size || _file.ReadAt(tpos, b) < TxnHeader.Size)
+        if (tpos < FileHeader.DataStart || tpos > recordPos - TxnHeader.Size || file.ReadAt(tpos, b) < TxnHeader.Size)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, recordPos, "tloc names a transaction before the record",
                 string.Create(CultureInfo.InvariantCulture, $"tloc {tpos}")));
@@ -319,7 +320,7 @@ public sealed partial class FileStorage
                 string.Create(CultureInfo.InvariantCulture, $"header tid {th.Tid} tlen {th.Length}, record at {recordPos} with tid {tid}")));
         }
         byte[] meta = new byte[th.HeaderLength - TxnHeader.Size];
-        _file.ReadAt(tpos + TxnHeader.Size, meta);
+        file.ReadAt(tpos + TxnHeader.Size, meta);
         return new TransactionMetadataBytes(
             meta.AsMemory(0, th.UserLength),
             meta.AsMemory(th.UserLength, th.DescriptionLength),
