@@ -150,6 +150,34 @@ public sealed class OnlinePackTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_cancelled_pack_leaves_everything_as_it_was() // PK-S4, PK-S5
+    {
+        using var dir = new TempDirectory("pack-cancel");
+        string path = Fixtures.CopyTo("basic.fs", dir);
+        using var fs = Fs.FileStorage.Open(path);
+        foreach (PackPhase phase in new[] { PackPhase.Scan, PackPhase.Reachability, PackPhase.CopyPacked, PackPhase.CopyRest })
+        {
+            using var cancel = new CancellationTokenSource();
+            var progress = new SynchronousProgress(p =>
+            {
+                if (p.Phase == phase)
+                {
+                    cancel.Cancel();
+                }
+            });
+            Assert.ThrowsAny<OperationCanceledException>(() => fs.Pack(Tid.Parse("040d3e5304dad522"), null, progress, cancel.Token));
+            Assert.Equal(Fixtures.Bytes("basic.fs"), File.ReadAllBytes(path));
+            Assert.False(File.Exists(path + ".pack"));
+        }
+        Assert.True(fs.Pack(Tid.Parse("040d3e5304dad522")).Packed); // and the storage can still pack
+    }
+
+    private sealed class SynchronousProgress(Action<PackProgress> report) : IProgress<PackProgress>
+    {
+        public void Report(PackProgress value) => report(value);
+    }
+
+    [Fact]
     public void An_io_failure_at_any_write_of_the_pack_leaves_the_data_file_as_it_was() // PK-S4, reference checklist 100
     {
         const string Name = "/mem/f.fs";
