@@ -254,16 +254,11 @@ public partial class BigArray
     /// <summary>
     /// Changes the shape in O(1) (AR-15, upstream semantics): only shape and strides are recomputed, no byte is
     /// moved or cleared. Growing exposes whatever the file holds there (zeros where never written, old items if
-    /// the array was larger before); changing a non-major axis reinterprets the same bytes. Existing views keep
-    /// their shape and keep aliasing the file.
+    /// the array was larger before); changing a non-major axis or the number of axes reinterprets the same bytes.
+    /// Existing views keep their shape and keep aliasing the file.
     /// </summary>
     public void Resize(params ReadOnlySpan<long> newShape)
     {
-        if (newShape.Length != NDim)
-        {
-            // upstream allows any shape; we keep the number of axes so that Append's axis stays meaningful
-            throw new ArgumentException($"resize keeps the number of axes ({NDim}), got ({Layout.Format(newShape)})", nameof(newShape));
-        }
         long[] shape = Layout.CheckShape(newShape, DType.ItemSize);
         _strides = Layout.Strides(shape, DType.ItemSize, Order);
         _shape = shape;

@@ -223,7 +223,9 @@ public sealed class BigArrayTests
         a.Resize(2, 3);
         a.Resize(10, 3);
         Assert.Equal(30, a.GetItem<int>(9, 2));
-        Assert.Throws<ArgumentException>(() => a.Resize(30));
+        a.Resize(30); // any number of axes: the same bytes read 1-D
+        Assert.Equal(30, a.GetItem<int>(29));
+        Assert.Throws<ArgumentException>(() => a.Resize());
     }
 
     [Fact]
@@ -430,6 +432,23 @@ public sealed class BigArrayTests
         }
         using RAMArray f = ArrayFactory.Create([5, 7], DType.Int32, ArrayOrder.F);
         Assert.All(f.Chunks(28), c => Assert.Equal([5L, 1], c.Shape.ToArray())); // F: whole columns
+    }
+
+    [Fact]
+    public void Streaming_prefetches_the_next_chunk_before_reducing_the_current_one()
+    {
+        var store = new TestStore(1 << 20);
+        var a = new BigArray([100_000], DType.Float64, ArrayOrder.C, store);
+        a.Assign([], 1.0);
+        int maps = store.Maps;
+        Assert.Equal(100_000.0, a.Sum(chunkBytes: 64 << 10));
+        int chunks = (800_000 + (64 << 10) - 1) / (64 << 10);
+        Assert.Equal(chunks, store.Maps - maps);
+        Assert.Equal(chunks - 1, store.Prefetches);
+        Assert.Equal(0, store.LiveMappings);
+        Assert.Equal(chunks, a.Chunks(64 << 10).Count());
+        Assert.Equal(2 * (chunks - 1), store.Prefetches);
+        Assert.Equal(0, store.LiveMappings);
     }
 
     private static void Fill(BigArray a, DType d, long[] values)

@@ -50,7 +50,7 @@ public sealed class UpstreamChecklistTests
         // test_bigarray_indexing_Nd: 4-D uint32 (103,101,23,17); every combination of per-axis
         // ':', 0, -1, n//2, 1:-1, -1:0:-7 (6^4 = 1296 views) equals numpy; items hold their C-order linear index
         long[] shape = [103, 101, 23, 17];
-        // upstream's 2 MiB pages: the 16 MiB array is 8 pages, so each of the 2401 views maps a few pages
+        // upstream's 2 MiB pages: the 16 MiB array is 8 pages, so each of the 1296 views maps a few pages
         using var a = new RAMArray(shape, DType.UInt32, order, new FileHandleOptions { RamBudget = 64L << 20, ResidentViewLimit = 64L << 20 });
         int size = (int)Layout.Size(shape);
         a.CopyFrom<uint>(Enumerable.Range(0, size).Select(i => (uint)i).ToArray());
