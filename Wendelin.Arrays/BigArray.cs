@@ -66,17 +66,35 @@ public partial class BigArray
     }
 
     /// <summary>
-    /// Replaces shape and strides with a state loaded from storage (a persistent subclass reloading after
-    /// another writer resized the array): validated like a constructor, <see cref="OnLayoutChanged"/> is not called.
+    /// For a persistent subclass created before its state is known (a ZODB ghost): a placeholder empty uint8 array
+    /// until <see cref="LoadState"/> sets the real one.
     /// </summary>
-    protected void LoadLayout(ReadOnlySpan<long> shape, ReadOnlySpan<long> strides)
+    protected BigArray()
+        : this([0], Arrays.DType.UInt8, ArrayOrder.C)
     {
-        long[] s = Layout.CheckShape(shape, DType.ItemSize);
-        long[] computed = Layout.Strides(s, DType.ItemSize, Order);
+    }
+
+    /// <summary>
+    /// Replaces the whole state with one loaded from storage (<c>_dtype</c>, <c>_order</c>, <c>_shape</c>,
+    /// <c>_stridev</c>): validated like a constructor (AR-5, AR-6; inconsistent strides throw
+    /// <see cref="ArgumentException"/>); <see cref="OnLayoutChanged"/> is not called. Views taken before keep
+    /// their own shape and dtype.
+    /// </summary>
+    protected void LoadState(DType dtype, ArrayOrder order, ReadOnlySpan<long> shape, ReadOnlySpan<long> strides)
+    {
+        ArgumentNullException.ThrowIfNull(dtype);
+        if (order is not (ArrayOrder.C or ArrayOrder.F))
+        {
+            throw new ArgumentException($"order must be C or F, not {order}", nameof(order));
+        }
+        long[] s = Layout.CheckShape(shape, dtype.ItemSize);
+        long[] computed = Layout.Strides(s, dtype.ItemSize, order);
         if (!strides.SequenceEqual(computed))
         {
-            throw new ArgumentException($"strides ({Layout.Format(strides)}) are not the {Order}-order strides ({Layout.Format(computed)}) of shape ({Layout.Format(s)})", nameof(strides));
+            throw new ArgumentException($"strides ({Layout.Format(strides)}) are not the {order}-order strides ({Layout.Format(computed)}) of shape ({Layout.Format(s)}) with item size {dtype.ItemSize}", nameof(strides));
         }
+        DType = dtype;
+        Order = order;
         _shape = s;
         _strides = computed;
     }
@@ -122,10 +140,10 @@ public partial class BigArray
     // ---- attributes (AR-5..AR-7) ----
 
     /// <summary>Element type (<c>_dtype</c>).</summary>
-    public DType DType { get; }
+    public DType DType { get; private set; }
 
     /// <summary>C or F (<c>_order</c>).</summary>
-    public ArrayOrder Order { get; }
+    public ArrayOrder Order { get; private set; }
 
     /// <summary>Length of each axis (<c>_shape</c>).</summary>
     public ReadOnlySpan<long> Shape => _shape;
