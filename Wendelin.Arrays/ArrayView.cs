@@ -533,13 +533,14 @@ public sealed partial class ArrayView : IDisposable
     private void CheckDotNetArray(Array a)
     {
         Type? et = a.GetType().GetElementType();
-        if (et is null || !et.IsValueType || RuntimeHelpersIsReferenceOrContains(et))
+        (bool unmanaged, int size) = et is null || !et.IsValueType ? (false, 0) : ItemTypes.GetOrAdd(et, Describe);
+        if (!unmanaged)
         {
             throw new ArgumentException("need an array of unmanaged items", nameof(a));
         }
-        if (DType.ElementType is { } e ? e != et : Marshal.SizeOf(et) != DType.ItemSize)
+        if (DType.ElementType is { } e ? e != et : size != DType.ItemSize)
         {
-            throw new ArgumentException($"items of dtype {DType.Str} cannot be copied as {et.Name}", nameof(a));
+            throw new ArgumentException($"items of dtype {DType.Str} cannot be copied as {et!.Name}", nameof(a));
         }
         if (!DType.IsNativeByteOrder)
         {
@@ -558,8 +559,14 @@ public sealed partial class ArrayView : IDisposable
         }
     }
 
-    private static bool RuntimeHelpersIsReferenceOrContains(Type t) => !t.IsPrimitive && !t.IsEnum && t != typeof(Half)
-        && t != typeof(System.Numerics.Complex) && t != typeof(Complex64) && t.GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic).Any(f => !f.FieldType.IsValueType);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, (bool Unmanaged, int Size)> ItemTypes = new();
+
+    /// <summary>Whether a .NET array's element type holds no references, and its managed size.</summary>
+    private static (bool, int) Describe(Type t) =>
+        ((bool, int))typeof(ArrayView).GetMethod(nameof(DescribeOf), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(t).Invoke(null, null)!;
+
+    private static (bool, int) DescribeOf<T>() => (!RuntimeHelpers.IsReferenceOrContainsReferences<T>(), Unsafe.SizeOf<T>());
 
     public override string ToString() => $"ArrayView(shape=({Layout.Format(Shape)}), dtype={DType.Str}, strides=({Layout.Format(Strides)}))";
 }

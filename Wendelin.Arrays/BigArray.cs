@@ -19,6 +19,9 @@ public partial class BigArray
     private readonly FileHandle? _handle;
     private readonly ArrayStore? _fixedStore;
     private HandleStore? _handleStore;
+    private ArrayMapping? _itemBlock;   // the block item access last used (AR-10)
+    private ArrayStore? _itemStore;
+    private long _itemBlockIndex = -1;
 
     /// <summary>
     /// An array of <paramref name="shape"/> items of <paramref name="dtype"/> in <paramref name="order"/> over the
@@ -205,8 +208,15 @@ public partial class BigArray
     {
         ArrayView.CheckElementType<T>(DType);
         long off = WholeRegion.OffsetOfItem(index);
-        using ArrayMapping m = Store.Map(off, DType.ItemSize);
-        return Unsafe.ReadUnaligned<T>(ref m.Start);
+        ArrayMapping? single = null;
+        try
+        {
+            return Unsafe.ReadUnaligned<T>(ref ItemAt(off, ref single));
+        }
+        finally
+        {
+            single?.Dispose();
+        }
     }
 
     /// <summary>Writes the item at <paramref name="index"/>; unlike upstream this works for 1-D arrays too.</summary>
@@ -214,8 +224,50 @@ public partial class BigArray
     {
         ArrayView.CheckElementType<T>(DType);
         long off = WholeRegion.OffsetOfItem(index);
-        using ArrayMapping m = Store.Map(off, DType.ItemSize);
-        Unsafe.WriteUnaligned(ref m.Start, value);
+        ArrayMapping? single = null;
+        try
+        {
+            Unsafe.WriteUnaligned(ref ItemAt(off, ref single), value);
+        }
+        finally
+        {
+            single?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The memory of the item at byte <paramref name="off"/> (AR-10): through a cached mapping of the item's block
+    /// (one pinned page, kept until another block is needed or <see cref="ReleaseItemCache"/>), or, for an item
+    /// that straddles two blocks, through a mapping of its own returned in <paramref name="single"/>.
+    /// </summary>
+    private ref byte ItemAt(long off, ref ArrayMapping? single)
+    {
+        ArrayStore store = Store;
+        long bs = store.BlockSize;
+        long block = off / bs;
+        if (off + DType.ItemSize <= (block + 1) * bs && store.ResidentLimit >= bs)
+        {
+            if (_itemBlock is null || !ReferenceEquals(_itemStore, store) || _itemBlockIndex != block)
+            {
+                ReleaseItemCache();
+                _itemBlock = store.Map(block * bs, bs);
+                _itemStore = store;
+                _itemBlockIndex = block;
+            }
+            return ref Unsafe.AddByteOffset(ref _itemBlock.Start, (nint)(off - block * bs));
+        }
+        single = store.Map(off, DType.ItemSize);
+        return ref single.Start;
+    }
+
+    /// <summary>Releases the block mapping that item access keeps (its page is no longer pinned).</summary>
+    public void ReleaseItemCache()
+    {
+        ArrayMapping? m = _itemBlock;
+        _itemBlock = null;
+        _itemStore = null;
+        _itemBlockIndex = -1;
+        m?.Dispose();
     }
 
     // ---- assignment (AR-13) ----

@@ -179,6 +179,8 @@ public sealed class BigArrayTests
         sub.SetItem<short>(5, 0);
         Assert.Equal(5, a.GetItem<short>(12));
         sub.Dispose();
+        Assert.Equal(1, store.LiveMappings); // item access keeps its block mapped
+        a.ReleaseItemCache();
         Assert.Equal(0, store.LiveMappings);
         Assert.Throws<ObjectDisposedException>(() => sub.GetItem<short>(0));
         Assert.Throws<ObjectDisposedException>(() => v[1..2]);
@@ -449,6 +451,26 @@ public sealed class BigArrayTests
         Assert.Equal(chunks, a.Chunks(64 << 10).Count());
         Assert.Equal(2 * (chunks - 1), store.Prefetches);
         Assert.Equal(0, store.LiveMappings);
+    }
+
+    private readonly record struct Rec24(long A, long B, long C);
+
+    [Fact]
+    public void Items_straddling_pages_and_record_structs()
+    {
+        // 24-byte records over 4 KiB pages: item 170 occupies bytes 4080..4103, across the first page edge
+        DType rec = DType.Record([("a", DType.Int64), ("b", DType.Int64), ("c", DType.Int64)]);
+        using RAMArray a = ArrayFactory.Create([1000], rec);
+        for (long i = 165; i < 175; i++)
+        {
+            a.SetItem(new Rec24(i, -i, i * i), i);
+        }
+        Assert.Equal(new Rec24(170, -170, 28900), a.GetItem<Rec24>(170));
+        Assert.Equal(new Rec24(171, -171, 29241), a.GetItem<Rec24>(171));
+        using ArrayView b = a[..].Field("b");
+        Assert.Equal(-170L, b.GetItem<long>(170));
+        Assert.Equal(Enumerable.Range(165, 10).Sum(i => -(long)i), (long)b.SumInteger());
+        Assert.Throws<ArgumentException>(() => a.GetItem<long>(0));
     }
 
     private static void Fill(BigArray a, DType d, long[] values)
