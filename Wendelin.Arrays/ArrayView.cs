@@ -275,7 +275,7 @@ public sealed partial class ArrayView : IDisposable
     {
         ArgumentNullException.ThrowIfNull(destination);
         CheckAlive();
-        CheckDotNetArray(destination);
+        CheckDotNetArray(destination, DType, Shape);
         Gather(ref MemoryMarshal.GetArrayDataReference(destination), Layout.Strides(_region.Shape, DType.ItemSize, ArrayOrder.C));
     }
 
@@ -284,7 +284,7 @@ public sealed partial class ArrayView : IDisposable
     {
         ArgumentNullException.ThrowIfNull(source);
         CheckAlive();
-        CheckDotNetArray(source);
+        CheckDotNetArray(source, DType, Shape);
         Scatter(ref MemoryMarshal.GetArrayDataReference(source), Layout.Strides(_region.Shape, DType.ItemSize, ArrayOrder.C));
     }
 
@@ -530,7 +530,8 @@ public sealed partial class ArrayView : IDisposable
         }
     }
 
-    private void CheckDotNetArray(Array a)
+    /// <summary>Checks that a rectangular .NET array can hold items of <paramref name="dtype"/> in <paramref name="shape"/>.</summary>
+    internal static void CheckDotNetArray(Array a, DType dtype, ReadOnlySpan<long> shape)
     {
         Type? et = a.GetType().GetElementType();
         (bool unmanaged, int size) = et is null || !et.IsValueType ? (false, 0) : ItemTypes.GetOrAdd(et, Describe);
@@ -538,23 +539,23 @@ public sealed partial class ArrayView : IDisposable
         {
             throw new ArgumentException("need an array of unmanaged items", nameof(a));
         }
-        if (DType.ElementType is { } e ? e != et : size != DType.ItemSize)
+        if (dtype.ElementType is { } e ? e != et : size != dtype.ItemSize)
         {
-            throw new ArgumentException($"items of dtype {DType.Str} cannot be copied as {et!.Name}", nameof(a));
+            throw new ArgumentException($"items of dtype {dtype.Str} cannot be copied as {et!.Name}", nameof(a));
         }
-        if (!DType.IsNativeByteOrder)
+        if (!dtype.IsNativeByteOrder)
         {
-            throw new NotSupportedException($"dtype {DType.Str} is not in this machine's byte order");
+            throw new NotSupportedException($"dtype {dtype.Str} is not in this machine's byte order");
         }
-        if (a.Rank != NDim)
+        if (a.Rank != shape.Length)
         {
-            throw new ArgumentException($"array of rank {a.Rank} does not match the view's {NDim} axes", nameof(a));
+            throw new ArgumentException($"array of rank {a.Rank} does not match the {shape.Length} axes", nameof(a));
         }
-        for (int k = 0; k < NDim; k++)
+        for (int k = 0; k < shape.Length; k++)
         {
-            if (a.GetLength(k) != Shape[k])
+            if (a.GetLength(k) != shape[k])
             {
-                throw new ArgumentException($"array lengths do not match the view's shape ({Layout.Format(Shape)})", nameof(a));
+                throw new ArgumentException($"array lengths do not match the shape ({Layout.Format(shape)})", nameof(a));
             }
         }
     }

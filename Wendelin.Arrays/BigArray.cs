@@ -276,24 +276,24 @@ public partial class BigArray
     public void Assign<T>(ReadOnlySpan<Ix> index, T value) where T : unmanaged
     {
         ArrayView.CheckElementType<T>(DType);
-        using ArrayView v = View(index);
-        v.Fill(value);
+        Region r = Indexing.Apply(WholeRegion, index);
+        ScatterChunked(r, ref Unsafe.As<T, byte>(ref value), new long[r.NDim]);
     }
 
     /// <summary><c>A[index] = values</c>: a dense array of <paramref name="shape"/> (C order) broadcast to the selection.</summary>
     public void Assign<T>(ReadOnlySpan<Ix> index, ReadOnlySpan<T> values, ReadOnlySpan<long> shape) where T : unmanaged
     {
         ArrayView.CheckElementType<T>(DType);
-        using ArrayView v = View(index);
-        v.Assign(values, shape);
+        Region r = Indexing.Apply(WholeRegion, index);
+        ScatterValues(r, values, shape);
     }
 
     /// <summary><c>A[index] = source</c>: a view (of this or another array, same dtype) broadcast to the selection.</summary>
     public void Assign(ReadOnlySpan<Ix> index, ArrayView source)
     {
         ArgumentNullException.ThrowIfNull(source);
-        using ArrayView v = View(index);
-        v.Assign(source);
+        Region r = Indexing.Apply(WholeRegion, index);
+        ScatterView(r, source);
     }
 
     // ---- whole-array copies (AR-14) ----
@@ -301,22 +301,110 @@ public partial class BigArray
     /// <summary>The whole array as a .NET array in C or F logical order.</summary>
     public T[] ToArray<T>(ArrayOrder order = ArrayOrder.C) where T : unmanaged
     {
-        using ArrayView v = View();
-        return v.ToArray<T>(order);
+        ArrayView.CheckElementType<T>(DType);
+        if (Size > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"{Size} items do not fit a .NET array; use Chunks");
+        }
+        var result = new T[Size];
+        CopyTo<T>(result, order);
+        return result;
     }
 
-    /// <summary>Copies the whole array into <paramref name="destination"/> in C or F logical order.</summary>
+    /// <summary>Copies the whole array into <paramref name="destination"/> (exactly <see cref="Size"/> items) in C or F logical order.</summary>
     public void CopyTo<T>(Span<T> destination, ArrayOrder order = ArrayOrder.C) where T : unmanaged
     {
-        using ArrayView v = View();
-        v.CopyTo(destination, order);
+        ArrayView.CheckElementType<T>(DType);
+        if (destination.Length != Size)
+        {
+            throw new ArgumentException($"destination has {destination.Length} items, the array {Size}", nameof(destination));
+        }
+        GatherChunked(WholeRegion, ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(destination)), Layout.Strides(_shape, DType.ItemSize, order));
     }
 
     /// <summary>Overwrites the whole array from <paramref name="source"/> (exactly <see cref="Size"/> items, C or F logical order).</summary>
     public void CopyFrom<T>(ReadOnlySpan<T> source, ArrayOrder order = ArrayOrder.C) where T : unmanaged
     {
-        using ArrayView v = View();
-        v.CopyFrom(source, order);
+        ArrayView.CheckElementType<T>(DType);
+        if (source.Length != Size)
+        {
+            throw new ArgumentException($"source has {source.Length} items, the array {Size}", nameof(source));
+        }
+        ScatterChunked(WholeRegion, ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(source)), Layout.Strides(_shape, DType.ItemSize, order));
+    }
+
+    // ---- chunked bulk copies ----
+
+    /// <summary>
+    /// Writes the items of a buffer (laid out with <paramref name="bufferStrides"/> over <paramref name="r"/>'s
+    /// shape; 0 strides broadcast) into the selection <paramref name="r"/>, one chunk of at most
+    /// <see cref="DefaultChunkBytes"/> mapped at a time, so a bulk write pins no more than a chunk (AR-13, AR-20).
+    /// </summary>
+    private void ScatterChunked(Region r, ref byte buffer, long[] bufferStrides)
+    {
+        if (r.Size == 0)
+        {
+            return;
+        }
+        var dense = new Region(0, r.Shape, bufferStrides, DType.ItemSize);
+        foreach (Box box in Boxes.Split(r, DefaultChunkBytes))
+        {
+            Region sub = Boxes.Apply(r, box);
+            long at = Boxes.Apply(dense, box).Offset;
+            using ArrayView v = MapRegion(sub);
+            v.Scatter(ref Unsafe.AddByteOffset(ref buffer, (nint)at), bufferStrides);
+        }
+    }
+
+    /// <summary>Reads the selection <paramref name="r"/> into a buffer laid out with <paramref name="bufferStrides"/>, chunk by chunk.</summary>
+    private void GatherChunked(Region r, ref byte buffer, long[] bufferStrides)
+    {
+        if (r.Size == 0)
+        {
+            return;
+        }
+        var dense = new Region(0, r.Shape, bufferStrides, DType.ItemSize);
+        foreach (Box box in Boxes.Split(r, DefaultChunkBytes))
+        {
+            Region sub = Boxes.Apply(r, box);
+            long at = Boxes.Apply(dense, box).Offset;
+            using ArrayView v = MapRegion(sub);
+            v.Gather(ref Unsafe.AddByteOffset(ref buffer, (nint)at), bufferStrides);
+        }
+    }
+
+    /// <summary>Writes dense C-order <paramref name="values"/> of <paramref name="shape"/>, broadcast to <paramref name="r"/> (AR-13).</summary>
+    private void ScatterValues<T>(Region r, ReadOnlySpan<T> values, ReadOnlySpan<long> shape) where T : unmanaged
+    {
+        if (Layout.Size(shape) != values.Length)
+        {
+            throw new ArgumentException($"{values.Length} values do not make shape ({Layout.Format(shape)})", nameof(values));
+        }
+        long[] strides = Strided.BroadcastStrides(shape, Layout.Strides(shape, DType.ItemSize, ArrayOrder.C), r.Shape);
+        ScatterChunked(r, ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(values)), strides);
+    }
+
+    /// <summary>Writes a view broadcast to <paramref name="r"/>, reading the whole source first (overlap-safe, AR-13).</summary>
+    private void ScatterView(Region r, ArrayView source)
+    {
+        source.CheckAlive();
+        if (source.DType != DType)
+        {
+            throw new ArgumentException($"cannot assign dtype {source.DType} to an array of dtype {DType}", nameof(source));
+        }
+        _ = Strided.BroadcastStrides(source.Shape, source.Strides, r.Shape);
+        if (r.Size == 0 || source.Size == 0)
+        {
+            return;
+        }
+        if (source.NBytes > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"a source of {source.NBytes} bytes is assigned through a .NET buffer; assign in chunks");
+        }
+        byte[] tmp = GC.AllocateUninitializedArray<byte>((int)source.NBytes);
+        long[] dense = Layout.Strides(source.Shape, DType.ItemSize, ArrayOrder.C);
+        source.Gather(ref MemoryMarshal.GetArrayDataReference(tmp), dense);
+        ScatterChunked(r, ref MemoryMarshal.GetArrayDataReference(tmp), Strided.BroadcastStrides(source.Shape, dense, r.Shape));
     }
 
     // ---- resize and append (AR-15) ----
@@ -353,11 +441,10 @@ public partial class BigArray
             return;
         }
         long[] old = _shape;
-        GrowForAppend(delta, out Ix[] tail);
+        Region tail = GrowForAppend(delta);
         try
         {
-            using ArrayView v = View(tail);
-            v.Assign(values, shape);
+            ScatterValues(tail, values, shape);
         }
         catch
         {
@@ -384,11 +471,10 @@ public partial class BigArray
             return;
         }
         long[] old = _shape;
-        GrowForAppend(delta, out Ix[] tail);
+        Region tail = GrowForAppend(delta);
         try
         {
-            using ArrayView v = View(tail);
-            v.Assign(values);
+            ScatterView(tail, values);
         }
         catch
         {
@@ -412,11 +498,11 @@ public partial class BigArray
             return;
         }
         long[] old = _shape;
-        GrowForAppend(delta, out Ix[] tail);
+        Region tail = GrowForAppend(delta);
         try
         {
-            using ArrayView v = View(tail);
-            v.CopyFrom(values);
+            ArrayView.CheckDotNetArray(values, DType, tail.Shape);
+            ScatterChunked(tail, ref MemoryMarshal.GetArrayDataReference(values), Layout.Strides(tail.Shape, DType.ItemSize, ArrayOrder.C));
         }
         catch
         {
@@ -441,7 +527,8 @@ public partial class BigArray
         return shape[axis];
     }
 
-    private void GrowForAppend(long delta, out Ix[] tail)
+    /// <summary>Grows the append axis by <paramref name="delta"/> and returns the region of the new items.</summary>
+    private Region GrowForAppend(long delta)
     {
         int axis = Layout.AppendAxis(NDim, Order);
         long n = _shape[axis];
@@ -452,7 +539,8 @@ public partial class BigArray
         }
         grown[axis] = n + delta;
         Resize(grown);
-        tail = Order == ArrayOrder.C ? [Ix.Slice(n)] : [Ix.Ellipsis, Ix.Slice(n)];
+        Ix[] tail = Order == ArrayOrder.C ? [Ix.Slice(n)] : [Ix.Ellipsis, Ix.Slice(n)];
+        return Indexing.Apply(WholeRegion, tail);
     }
 
     public override string ToString() => $"{GetType().Name}(shape=({Layout.Format(Shape)}), dtype={DType.Str}, order={Order})";

@@ -23,22 +23,26 @@ internal static class Reduction
 
     /// <summary>
     /// Streams the array's bytes [0, NBytes) through <paramref name="reducer"/> in chunks of whole items of at most
-    /// <paramref name="chunkBytes"/> (block aligned where the item size allows), prefetching the next chunk while
-    /// the current one is reduced (AR-20, AR-22). The array is contiguous, so reductions that ignore order need
-    /// no strides.
+    /// <paramref name="chunkBytes"/> (and at most the resident view limit), keeping the next
+    /// <paramref name="lookaheadBytes"/> prefetched while the current chunk is reduced (AR-20, AR-22). The array
+    /// is contiguous, so reductions that ignore order need no strides.
     /// </summary>
-    public static void Stream<TReducer>(ArrayStore store, long nbytes, int itemSize, long chunkBytes, ref TReducer reducer)
+    public static void Stream<TReducer>(ArrayStore store, long nbytes, int itemSize, long chunkBytes, long lookaheadBytes, ref TReducer reducer)
         where TReducer : struct, IReducer
     {
-        long chunk = Math.Max(itemSize, chunkBytes / itemSize * itemSize);
+        // a chunk must be resident to be read through one span (AR-17)
+        long chunk = Math.Max(itemSize, Math.Min(chunkBytes, store.ResidentLimit) / itemSize * itemSize);
         chunk = Math.Min(chunk, (long)(int.MaxValue / itemSize) * itemSize);
+        long prefetched = 0; // file bytes [0, prefetched) have been asked for
         for (long off = 0; off < nbytes; off += chunk)
         {
             long len = Math.Min(chunk, nbytes - off);
-            long next = off + len;
-            if (next < nbytes)
+            long want = Math.Min(nbytes, off + len + Math.Max(lookaheadBytes, chunk));
+            if (want > prefetched && want > off + len)
             {
-                store.Prefetch(next, Math.Min(chunk, nbytes - next));
+                long from = Math.Max(prefetched, off + len);
+                store.Prefetch(from, want - from);
+                prefetched = want;
             }
             using ArrayMapping m = store.Map(off, len);
             reducer.Add(MemoryMarshal.CreateReadOnlySpan(ref m.Start, (int)len));

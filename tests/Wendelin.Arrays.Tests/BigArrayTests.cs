@@ -253,12 +253,27 @@ public sealed class BigArrayTests
         Assert.Throws<ArgumentException>(() => c.Append<long>(new long[6], [3, 2]));
         Assert.Throws<ArgumentException>(() => c.Append<int>(new int[6], [1, 3, 2])); // incompatible dtype
         Assert.Throws<ArgumentException>(() => f.Append<long>(new long[6], [3, 2, 1]));
+        // a failure after the array grew (the values' element type is checked by the copy): resized back
+        Assert.Throws<ArgumentException>(() => c.Append(new float[1, 3, 2]));
         Assert.Equal([3L, 3, 2], c.Shape.ToArray());
         Assert.Equal(before, c.ToArray<long>());
 
         // an empty append is a no-op (upstream raised)
         c.Append<long>([], [0, 3, 2]);
         Assert.Equal([3L, 3, 2], c.Shape.ToArray());
+    }
+
+    [Fact]
+    public void Append_that_fails_after_growing_resizes_back()
+    {
+        var store = new TestStore(1 << 20);
+        var a = new BigArray([4, 2], DType.Int32, ArrayOrder.C, store);
+        a.CopyFrom<int>([1, 2, 3, 4, 5, 6, 7, 8]);
+        store.FailAfterMaps = 0; // the write of the new rows fails (as a failing block load would)
+        Assert.Throws<IOException>(() => a.Append<int>([9, 10], [1, 2]));
+        store.FailAfterMaps = null;
+        Assert.Equal([4L, 2], a.Shape.ToArray());
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], a.ToArray<int>());
     }
 
     [Fact]
@@ -437,20 +452,29 @@ public sealed class BigArrayTests
     }
 
     [Fact]
-    public void Streaming_prefetches_the_next_chunk_before_reducing_the_current_one()
+    public void Streaming_prefetches_ahead_of_every_chunk()
     {
-        var store = new TestStore(1 << 20);
+        // budget 1 MiB: chunks of 64 KiB, read-ahead of 256 KiB
+        var store = new TestStore(1 << 20, ramBudget: 1 << 20);
         var a = new BigArray([100_000], DType.Float64, ArrayOrder.C, store);
         a.Assign([], 1.0);
-        int maps = store.Maps;
-        Assert.Equal(100_000.0, a.Sum(chunkBytes: 64 << 10));
-        int chunks = (800_000 + (64 << 10) - 1) / (64 << 10);
-        Assert.Equal(chunks, store.Maps - maps);
-        Assert.Equal(chunks - 1, store.Prefetches);
-        Assert.Equal(0, store.LiveMappings);
-        Assert.Equal(chunks, a.Chunks(64 << 10).Count());
-        Assert.Equal(2 * (chunks - 1), store.Prefetches);
-        Assert.Equal(0, store.LiveMappings);
+        Assert.Equal(64 << 10, a.DefaultChunkBytes);
+        foreach (Action pass in new Action[] { () => Assert.Equal(100_000.0, a.Sum()), () => Assert.Equal(13, a.Chunks().Count()) })
+        {
+            store.Events.Clear();
+            pass();
+            var maps = store.Events.Where(e => e.Kind == "map").ToList();
+            Assert.Equal(13, maps.Count); // 800,000 bytes in 64 KiB chunks
+            for (int m = 1; m < maps.Count; m++)
+            {
+                // every later chunk was asked for before it was mapped
+                int at = store.Events.IndexOf(maps[m]);
+                Assert.Contains(store.Events.Take(at), e => e.Kind == "prefetch" && e.Offset <= maps[m].Offset && e.Offset + e.Length >= maps[m].Offset + maps[m].Length);
+            }
+            long asked = store.Events.Where(e => e.Kind == "prefetch").Sum(e => e.Length);
+            Assert.Equal(800_000 - (64 << 10), asked); // each byte after the first chunk asked for once
+            Assert.Equal(0, store.LiveMappings);
+        }
     }
 
     private readonly record struct Rec24(long A, long B, long C);

@@ -23,6 +23,8 @@ internal static class ArraySumBenchmark
         long budget = args.Long("budget-mib", 1024) << 20;
         int block = (int)(args.Long("block-mib", 2) << 20);
         int rawBuffer = (int)(args.Long("raw-mib", 4) << 20);
+        long chunk = args.Long("chunk-mib", 0) << 20;
+        bool skipCold = args.Str("cold", "yes") == "no";
         string dir = args.Str("dir", Path.GetTempPath());
         string path = EnsureFile(dir, bytes);
         long items = bytes / 8;
@@ -37,7 +39,7 @@ internal static class ArraySumBenchmark
             using var file = new OsBlockFile(path, block, writable: false);
             using var handle = new FileHandle(file, new FileHandleOptions { RamBudget = budget });
             var a = new BigArray([items], DType.Float64, handle);
-            double s = a.Sum();
+            double s = a.Sum(chunk);
             maxResident = Math.Max(maxResident, handle.GetStatistics().ResidentBytes);
             return s;
         }
@@ -60,7 +62,7 @@ internal static class ArraySumBenchmark
             return s;
         }
 
-        foreach (bool cold in new[] { false, true })
+        foreach (bool cold in skipCold ? new[] { false } : new[] { false, true })
         {
             string state = cold ? "cold" : "warm";
             Action? setup = cold ? () => Harness.DropFileCache(path) : null;
