@@ -205,7 +205,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     /// needed; pinned when <paramref name="pin"/>, else made most recently used. Concurrent callers for one block
     /// share one load. For a prefetch returns null instead of waiting or of going over budget.
     /// </summary>
-    public Page? GetPage(long block, bool pin, bool prefetch)
+    public Page? GetPage(long block, bool pin, bool prefetch, bool hash)
     {
         while (true)
         {
@@ -280,7 +280,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
                 wait.Task.Wait();
                 continue;
             }
-            if (Fill(page, slot, zero, unspill, pin, prefetch) is { } done)
+            if (Fill(page, slot, zero, unspill, pin, prefetch, hash) is { } done)
             {
                 return done;
             }
@@ -288,7 +288,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     }
 
     /// <summary>Fills a Loading page's slot without the lock, then publishes it; null means "invalidated meanwhile, retry".</summary>
-    private Page? Fill(Page page, byte* slot, bool zero, bool unspill, bool pin, bool prefetch)
+    private Page? Fill(Page page, byte* slot, bool zero, bool unspill, bool pin, bool prefetch, bool hash)
     {
         UInt128[]? hashes = null;
         ExceptionDispatchInfo? error = null;
@@ -306,16 +306,19 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             }
             else
             {
-                if (!zero)
-                {
-                    span.Clear();
-                }
-                else
+                if (zero)
                 {
                     _memory.PrepareFresh(slot);
                 }
+                else if (_file is not IWholeBlockLoader)
+                {
+                    span.Clear();
+                }
                 _file.LoadBlock(page.Block, span);
-                hashes = HashUnits(slot);
+                if (hash)
+                {
+                    hashes = HashUnits(slot); // still invisible to views: nothing can have written it
+                }
             }
         }
 #pragma warning disable CA1031 // not swallowed: rethrown below once the page is cleaned up
@@ -363,7 +366,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
                 }
                 else
                 {
-                    page.Clean = hashes;
+                    page.Clean = hashes; // null for a page loaded only for reading: hashed at its first writable attach
                     _loads++;
                     if (prefetch)
                     {
@@ -424,7 +427,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     /// requests wait, the oldest are dropped: a reader that outran its read-ahead no longer needs them, and
     /// loading them late would only evict pages it is about to use.
     /// </summary>
-    public Task Prefetch(long firstBlock, long blockCount)
+    public Task Prefetch(long firstBlock, long blockCount, bool hash = false)
     {
         if (!_background)
         {
@@ -434,7 +437,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             }
             return Task.CompletedTask;
         }
-        var request = (firstBlock, blockCount, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var request = (firstBlock, blockCount, hash, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         bool start;
         lock (_lock)
         {
@@ -451,21 +454,21 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         {
             _ = Task.Run(PrefetchWorker);
         }
-        return request.Item3.Task;
+        return request.Item4.Task;
     }
 
     private const int MaxPendingPrefetches = 4;
 
-    private readonly Queue<(long First, long Count, TaskCompletionSource Done)> _prefetchQueue = new();
+    private readonly Queue<(long First, long Count, bool Hash, TaskCompletionSource Done)> _prefetchQueue = new();
     private bool _prefetchRunning;
 
     private static readonly ParallelOptions PrefetchParallelism = new() { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) };
 
-    private void PrefetchOne(long block)
+    private void PrefetchOne(long block, bool hash)
     {
         try
         {
-            GetPage(block, pin: false, prefetch: true);
+            GetPage(block, pin: false, prefetch: true, hash);
         }
 #pragma warning disable CA1031 // a prefetch never fails: the access that needs the block loads it again and sees the error
         catch (Exception)
@@ -478,7 +481,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     {
         while (true)
         {
-            (long First, long Count, TaskCompletionSource Done) request;
+            (long First, long Count, bool Hash, TaskCompletionSource Done) request;
             lock (_lock)
             {
                 if (_disposed || _prefetchQueue.Count == 0)
@@ -495,7 +498,8 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             try
             {
                 // the blocks of one request load in parallel, one per core (a load is I/O plus hashing)
-                Parallel.For(request.First, request.First + request.Count, PrefetchParallelism, PrefetchOne);
+                bool hash = request.Hash;
+                Parallel.For(request.First, request.First + request.Count, PrefetchParallelism, b => PrefetchOne(b, hash));
             }
             finally
             {
@@ -517,8 +521,8 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         }
     }
 
-    /// <summary>Loads <paramref name="block"/> if needed and pins it (for <see cref="Attach"/>, or <see cref="Release"/> on failure).</summary>
-    public Page Load(long block) => GetPage(block, pin: true, prefetch: false)!;
+    /// <summary>Loads <paramref name="block"/> if needed and pins it (for <see cref="Attach"/>, or <see cref="Release"/> on failure); <paramref name="writable"/> lets the loader take the page's hashes.</summary>
+    public Page Load(long block, bool writable) => GetPage(block, pin: true, prefetch: false, hash: writable)!;
 
     /// <summary>Drops a pin taken by <see cref="Load"/>.</summary>
     public void Release(Page page)
@@ -532,26 +536,47 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         }
     }
 
-    /// <summary>Shows pinned <paramref name="page"/> as piece <paramref name="index"/> of <paramref name="view"/>; the pin now belongs to the piece (or is dropped if the piece already shows the page).</summary>
-    public void Attach(ViewMemory view, int index, Page page)
+    /// <summary>
+    /// Shows pinned <paramref name="page"/> as piece <paramref name="index"/> of <paramref name="view"/>; the pin now
+    /// belongs to the piece (or is dropped if the piece already shows the page, which is then made writable if
+    /// asked). A page is hashed before it is first shown writable (BF-12).
+    /// </summary>
+    public void Attach(ViewMemory view, int index, Page page, bool writable)
     {
         lock (_lock)
         {
             ThrowIfDisposed();
-            if (!_views.Contains(view) || view.Pieces[index] is not null)
+            if (!_views.Contains(view))
             {
                 Unpin(page);
                 return;
+            }
+            if (view.Pieces[index] is not null)
+            {
+                Unpin(page);
+                if (writable && !view.Writable[index])
+                {
+                    EnsureHashed(page);
+                    view.Show(index, page, _memory.Slot(page.Slot), writable: true);
+                }
+                return;
+            }
+            if (writable)
+            {
+                EnsureHashed(page);
             }
             if (!_memory.SharesViews)
             {
                 // a copy must include what other copies wrote so far (BF-40)
                 HarvestPage(page);
             }
-            view.Show(index, page, _memory.Slot(page.Slot));
+            view.Show(index, page, _memory.Slot(page.Slot), writable);
             page.Pieces.Add((view, index));
         }
     }
+
+    /// <summary>Takes the reference hashes of a page loaded only for reading (no writable piece has shown it, so its bytes are still the stored ones).</summary>
+    private void EnsureHashed(Page page) => page.Clean ??= HashUnits(_memory.Slot(page.Slot));
 
     /// <summary>Harvests piece <paramref name="index"/>, hides it and unpins its page.</summary>
     public void Hide(ViewMemory view, int index)
@@ -562,8 +587,11 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             {
                 return;
             }
-            _harvestEpoch++;
-            view.Harvest(index, this);
+            if (view.Writable[index])
+            {
+                _harvestEpoch++;
+                view.Harvest(index, this);
+            }
             view.Hide(index);
             page.Pieces.Remove((view, index));
             Unpin(page);

@@ -186,6 +186,40 @@ public sealed class FileHandleTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Read_only_views_and_windows_read_and_refuse_spans_for_writing(string kind)
+    {
+        var f = Filled(8);
+        using var h = new FileHandle(f, Backends.Options(kind, budget: 16L * Bs, residentLimit: 2L * Bs));
+        var expect = new byte[2 * Bs];
+        f.Inner.Read(Bs, expect);
+        using FileView ro = h.Map(Bs, 2L * Bs, writable: false);
+        Assert.False(ro.IsWritable);
+        Assert.True(ro.ReadOnlySpan.SequenceEqual(expect));
+        Assert.Throws<InvalidOperationException>(() => ro.GetSpan(0, 1).Length);
+        Assert.Throws<InvalidOperationException>(() => ro.Acquire(0, 1, writable: true));
+        using FileView big = h.Map(0, 8L * Bs); // windowed
+        using (ViewWindow w = big.Acquire(Bs, 2L * Bs, writable: false))
+        {
+            Assert.False(w.IsWritable);
+            Assert.True(w.ReadOnlySpan.SequenceEqual(expect));
+            Assert.Throws<InvalidOperationException>(() => w.Span.Length);
+            // the same pieces made writable by a second window: the page is hashed first, so a store of the
+            // same value is still no change, and a real change is found
+            using ViewWindow rw = big.Acquire(Bs, 2L * Bs, writable: true);
+            rw.Span[10] = rw.Span[10];
+            Assert.Empty(h.DirtyBlocks());
+            rw.Span[Bs + 10] ^= 1;
+            Assert.Equal([2L], h.DirtyBlocks());
+            if (h.Backend == PagingBackend.Mapped)
+            {
+                Assert.Equal(rw.Span[Bs + 10], ro.ReadOnlySpan[Bs + 10]); // one copy of each page
+            }
+        }
+        Assert.Equal([2L], h.DirtyBlocks());
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Load_errors_reach_the_caller_and_leave_no_trace(string kind)
     {
         var failing = new FailingBlockFile(Bs) { FailBlock = 2 };
