@@ -75,7 +75,7 @@ internal static class StreamingReadBenchmark
 
     private static double PagedSum(FileHandle handle, long size, int window)
     {
-        using FileView view = handle.Map(0, size);
+        using FileView view = handle.Map(0, size, writable: false); // a reduction only reads (BF-12: no hashing)
         double sum = 0;
         _ = handle.Prefetch(0, 2L * window);
         for (long off = 0; off < size; off += window)
