@@ -85,7 +85,7 @@ internal static class StreamingReadBenchmark
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             ViewWindow w = view.Acquire(off, n);
             long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-            sum += TensorPrimitives.Sum(MemoryMarshal.Cast<byte, double>(w.Span));
+            sum += TensorPrimitives.Sum(MemoryMarshal.Cast<byte, double>(w.ReadOnlySpan));
             long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
             w.Dispose();
             long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
