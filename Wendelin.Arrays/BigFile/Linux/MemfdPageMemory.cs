@@ -106,6 +106,7 @@ internal sealed unsafe class MemfdPageMemory : PageMemory
         }
         _chunks.Clear();
         Libc.Close(_fd);
+        _tracker?.Dispose();
     }
 
     /// <summary>A reserved address range whose pieces map memfd slots (BF-31).</summary>

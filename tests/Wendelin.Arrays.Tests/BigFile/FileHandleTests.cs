@@ -245,6 +245,25 @@ public sealed class FileHandleTests(ITestOutputHelper output)
         Assert.Empty(h.Map(5, 0).Span.ToArray());
     }
 
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void A_disposed_handle_leaves_no_file_descriptor_open(string kind)
+    {
+        int Fds() => Directory.GetFiles("/proc/self/fd").Length;
+        using (var warm = new FileHandle(new MemoryBlockFile(Bs), Backends.Options(kind)))
+        {
+            warm.Map(0, Bs).Dispose();
+        }
+        int before = Fds();
+        for (int i = 0; i < 20; i++)
+        {
+            using var h = new FileHandle(new MemoryBlockFile(Bs), Backends.Options(kind, budget: Bs));
+            using FileView v = h.Map(0, 3L * Bs); // over budget: pinned
+            v.Span[0] = 1;
+        }
+        Assert.InRange(Fds(), 0, before + 5); // other tests run in parallel and open files too
+    }
+
     [Fact]
     public void Disposing_the_handle_disposes_its_views()
     {
