@@ -257,7 +257,7 @@ public sealed class FileHandleTests(ITestOutputHelper output)
         int before = Fds();
         for (int i = 0; i < 20; i++)
         {
-            using var h = new FileHandle(new MemoryBlockFile(Bs), Backends.Options(kind, budget: Bs));
+            using var h = new FileHandle(new MemoryBlockFile(Bs), Backends.Options(kind, budget: Bs, residentLimit: 4L * Bs));
             using FileView v = h.Map(0, 3L * Bs); // over budget: pinned
             v.Span[0] = 1;
         }
