@@ -329,7 +329,7 @@ internal sealed unsafe partial class PageCache
                 var span = new Span<byte>(slot, _blockSize);
                 if (zero)
                 {
-                    _memory.PrepareFresh(slot);
+                    _memory.PrepareFresh(slotIndex, slot);
                 }
                 else if (_file is not IWholeBlockLoader)
                 {

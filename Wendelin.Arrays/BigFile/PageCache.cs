@@ -308,7 +308,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             {
                 if (zero)
                 {
-                    _memory.PrepareFresh(slot);
+                    _memory.PrepareFresh(page.Slot, slot); // Slot does not change while the page is Loading
                 }
                 else if (_file is not IWholeBlockLoader)
                 {

@@ -23,7 +23,7 @@ internal abstract unsafe class PageMemory : IDisposable
     public abstract bool IsZero(int slot);
 
     /// <summary>Readies the memory of a slot that <see cref="IsZero"/> reported fresh, for a load (called without the lock by the loading thread).</summary>
-    public virtual void PrepareFresh(byte* memory)
+    public virtual void PrepareFresh(int slot, byte* memory)
     {
     }
 
