@@ -25,7 +25,8 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     private int _slotCount;
     private int _usedSlots;
     private int _pinnedPages;
-    private Page? _lruOldest, _lruNewest;
+    private readonly PageList _lru = new();   // unpinned pages used more than once, or loaded ahead and not used yet
+    private readonly PageList _once = new();  // clean unpinned pages released after their first use (BF-4)
     private SpillFile? _spill;
     private long _loads, _stores, _evictions, _spills, _unspills, _prefetched;
     private long _harvestEpoch;
@@ -55,12 +56,26 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
 
     // ---------------------------------------------------------------- slots and LRU (BF-3, BF-4)
 
-    /// <summary>A free slot; over budget it evicts the least recently used clean page, else spills the least recently used dirty one (BF-4, BF-20). Returns -1 for a prefetch that would need more than evicting a clean page.</summary>
+    /// <summary>
+    /// A free slot. Over budget it evicts a page (BF-4): the oldest page used once, else the least recently used
+    /// clean page, else it spills the least recently used dirty one (BF-20). Below budget it still recycles the
+    /// oldest page used once when more than a quarter of the budget holds such pages, so a stream of data read
+    /// once does not fill the whole budget with fresh memory. Returns -1 for a prefetch that would need more than
+    /// evicting a clean page.
+    /// </summary>
     private int AllocateSlot(bool prefetch)
     {
-        if (_usedSlots >= _budgetSlots && !MakeRoom(prefetch) && prefetch)
+        if (_usedSlots >= _budgetSlots)
         {
-            return -1;
+            if (!MakeRoom(prefetch) && prefetch)
+            {
+                return -1;
+            }
+        }
+        else if (_once.Count > Math.Max(1, _budgetSlots / 4))
+        {
+            DropResident(_once.Oldest!);
+            _evictions++;
         }
         int slot = _freeSlots.Count > 0 ? _freeSlots.Dequeue() : _slotCount++;
         _usedSlots++;
@@ -70,21 +85,26 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     private bool MakeRoom(bool cleanOnly)
     {
         // freeing a slot lowers _usedSlots; AllocateSlot takes it again right after
-        for (Page? p = _lruOldest; p is not null; p = p.Newer)
+        if (_once.Oldest is { } once)
+        {
+            DropResident(once);
+            _evictions++;
+            return true;
+        }
+        for (Page? p = _lru.Oldest; p is not null; p = p.Newer)
         {
             if (!p.IsDirty)
             {
-                RemoveLru(p);
                 DropResident(p);
                 _evictions++;
                 return true;
             }
         }
-        if (cleanOnly || _lruOldest is null)
+        if (cleanOnly || _lru.Oldest is null)
         {
             return false;
         }
-        Page victim = _lruOldest;
+        Page victim = _lru.Oldest;
         RemoveLru(victim);
         _spill ??= new SpillFile(_scratchDirectory, _blockSize);
         victim.SpillSlot = _spill.Write(new ReadOnlySpan<byte>(_memory.Slot(victim.Slot), _blockSize));
@@ -132,43 +152,9 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         }
     }
 
-    private void AddLruNewest(Page p)
-    {
-        p.Older = _lruNewest;
-        p.Newer = null;
-        if (_lruNewest is not null)
-        {
-            _lruNewest.Newer = p;
-        }
-        else
-        {
-            _lruOldest = p;
-        }
-        _lruNewest = p;
-        p.InLru = true;
-    }
+    private void AddLruNewest(Page p) => _lru.AddNewest(p);
 
-    private void RemoveLru(Page p)
-    {
-        if (p.Older is not null)
-        {
-            p.Older.Newer = p.Newer;
-        }
-        else
-        {
-            _lruOldest = p.Newer;
-        }
-        if (p.Newer is not null)
-        {
-            p.Newer.Older = p.Older;
-        }
-        else
-        {
-            _lruNewest = p.Older;
-        }
-        p.Older = p.Newer = null;
-        p.InLru = false;
-    }
+    private static void RemoveLru(Page p) => p.List?.Remove(p);
 
     private void Pin(Page p)
     {
@@ -179,6 +165,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         if (p.Pins++ == 0)
         {
             _pinnedPages++;
+            p.Uses++;
         }
     }
 
@@ -189,7 +176,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             _pinnedPages--;
             if (p.State == PageState.Resident)
             {
-                AddLruNewest(p);
+                (p.Uses == 1 && !p.IsDirty ? _once : _lru).AddNewest(p);
             }
             // pins may have pushed RAM over budget: back within it as soon as pages are unpinned (BF-3)
             while (_usedSlots > _budgetSlots && MakeRoom(cleanOnly: false))
@@ -226,8 +213,10 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
                             {
                                 Pin(page);
                             }
-                            else if (page.InLru)
+                            else if (page.List == _lru)
                             {
+                                // read-ahead of a cached page keeps it; a page already used once stays where it
+                                // is (a late read-ahead must not rescue what a stream consumed, BF-4)
                                 RemoveLru(page);
                                 AddLruNewest(page);
                             }
