@@ -176,3 +176,78 @@ public class UndoException : StorageException
 
     public Oid? Oid { get; }
 }
+
+/// <summary>
+/// A FileStorage refusal that is not about the bytes of a record (ZODB <c>FileStorageError</c>): over-long
+/// transaction metadata, a storage closed after a failed commit, a file that is not a regular file.
+/// Bad bytes are <see cref="Format.CorruptRecordException"/>, which derives from this type.
+/// </summary>
+public class FileStorageException : StorageException
+{
+    public FileStorageException()
+    {
+    }
+
+    public FileStorageException(string message)
+        : base(message)
+    {
+    }
+
+    public FileStorageException(string message, Exception? inner)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>
+/// The file is not a FileStorage data file: too short for the 4-byte magic, or a magic other than
+/// <c>FS30</c>/<c>FS21</c> (ZODB <c>FileStorageFormatError</c>; spec/filestorage.md FS-1). It is a
+/// <see cref="Format.CorruptRecordException"/> of the file header, so readers of arbitrary bytes catch one type.
+/// </summary>
+public class FileStorageFormatException : Format.CorruptRecordException
+{
+    public FileStorageFormatException(string path, string check, string detail)
+        : base(path, 0, Format.RecordKind.FileHeader, check, detail)
+    {
+    }
+
+    public FileStorageFormatException()
+    {
+    }
+
+    public FileStorageFormatException(string message)
+        : base(message)
+    {
+    }
+
+    public FileStorageFormatException(string message, Exception? inner)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>
+/// The data file's <c>NAME.lock</c> is held by another opener, in this or another process (zc.lockfile
+/// <c>LockError</c>; spec/filestorage.md FS-L1).
+/// </summary>
+public class LockException : FileStorageException
+{
+    public LockException(string lockPath, string detail, Exception? inner = null)
+        : base($"{lockPath}: couldn't lock: {detail}", inner) => LockPath = lockPath;
+
+    public LockException()
+    {
+    }
+
+    public LockException(string message)
+        : base(message)
+    {
+    }
+
+    public LockException(string message, Exception? inner)
+        : base(message, inner)
+    {
+    }
+
+    public string? LockPath { get; }
+}

@@ -1,0 +1,87 @@
+using System.Globalization;
+
+namespace Wendelin.Storage.Format;
+
+/// <summary>One data record found by <see cref="TxnScanner.Validate"/>: its oid and position.</summary>
+internal readonly record struct RecordLocation(Oid Oid, long Position);
+
+/// <summary>
+/// Validates one whole transaction (spec/filestorage.md FS-2..FS-5): the header, its bounds, the data records
+/// tiling the data area exactly, each record's own checks, and the redundant trailer. Open, recovery's resync
+/// probe, the <c>.index</c> sanity check and verification all call this one walk.
+/// </summary>
+internal static class TxnScanner
+{
+    /// <summary>
+    /// Checks the transaction at <paramref name="pos"/> against the window's end. On success returns null, sets
+    /// <paramref name="header"/>, and (unless the status is 'u', whose records are skipped as ZODB does) appends
+    /// its records to <paramref name="records"/> when given. The status is not judged here beyond being one of
+    /// the four known bytes; callers decide what 'c' means where they found it.
+    /// </summary>
+    public static FormatError? Validate(FileWindow window, long pos, out TxnHeader header, List<RecordLocation>? records)
+    {
+        header = default;
+        ReadOnlySpan<byte> hb = window.Read(pos, TxnHeader.Size);
+        if (hb.Length < TxnHeader.Size)
+        {
+            return new FormatError(RecordKind.TransactionHeader, pos, "header fits in the file",
+                Inv($"only {hb.Length} of {TxnHeader.Size} header bytes before the end at {window.End}"));
+        }
+        header = TxnHeader.Parse(hb);
+        if (!header.IsKnownStatus)
+        {
+            return new FormatError(RecordKind.TransactionHeader, pos, "status byte",
+                Inv($"0x{(byte)header.Status:x2} is none of ' ', 'p', 'c', 'u'"));
+        }
+        if (header.CheckBounds(pos, window.End) is FormatError bounds)
+        {
+            return bounds;
+        }
+        long dataEnd = header.TrailerPosition(pos);
+        int start = records?.Count ?? 0;
+        if (header.Status != TransactionStatus.Undone)
+        {
+            long rp = pos + header.HeaderLength;
+            while (rp < dataEnd)
+            {
+                ReadOnlySpan<byte> db = window.Read(rp, DataHeader.Size);
+                if (dataEnd - rp < DataHeader.Size || db.Length < DataHeader.Size)
+                {
+                    records?.RemoveRange(start, records.Count - start);
+                    return new FormatError(RecordKind.DataHeader, rp, "record fits",
+                        Inv($"{dataEnd - rp} bytes left in the transaction, a data header is {DataHeader.Size}"));
+                }
+                DataHeader dh = DataHeader.Parse(db);
+                if (dh.Check(rp, dataEnd, pos, header.Tid) is FormatError e)
+                {
+                    records?.RemoveRange(start, records.Count - start);
+                    return e;
+                }
+                if (dh.IsBackPointer)
+                {
+                    ReadOnlySpan<byte> bp = window.Read(rp + DataHeader.Size, DataHeader.BackPointerSize);
+                    long back = DataHeader.ReadBackPointer(bp);
+                    if (back != 0 && DataHeader.CheckBackPointer(rp, back) is FormatError be)
+                    {
+                        records?.RemoveRange(start, records.Count - start);
+                        return be;
+                    }
+                }
+                records?.Add(new RecordLocation(dh.Oid, rp));
+                rp += dh.RecordLength;
+            }
+            // rp == dataEnd: each record was checked to end at or before dataEnd, so the loop ends exactly there.
+        }
+        ReadOnlySpan<byte> tb = window.Read(dataEnd, TxnHeader.TrailerSize);
+        ulong trailer = TxnHeader.ReadTrailer(tb);
+        if (trailer != header.Length)
+        {
+            records?.RemoveRange(start, records.Count - start);
+            return new FormatError(RecordKind.Transaction, pos, "redundant length",
+                Inv($"trailer at {dataEnd} says {trailer}, header says {header.Length}"));
+        }
+        return null;
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
