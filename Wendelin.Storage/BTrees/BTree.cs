@@ -21,7 +21,7 @@ public abstract class BTree<TKey, TValue> : TreeBase<TKey, TValue>, IDictionary<
 
     public TValue this[TKey key]
     {
-        get => TryGetValue(key, out TValue value) ? value : throw new KeyNotFoundException($"key {PythonValues.Repr(key)} is not in the {GetType().Name}");
+        get => TryGetValue(key, out TValue? value) ? value : throw new KeyNotFoundException($"key {PythonValues.Repr(key)} is not in the {GetType().Name}");
         set
         {
             TKey k = CheckKey(key);

@@ -73,7 +73,7 @@ internal static class BTreeCheck
             }
             else
             {
-                Bucket((BucketBase<TKey, TValue>)child, family, lo, l, hi, h, after, childPath);
+                Bucket((BucketBase<TKey, TValue>)child!, family, lo, l, hi, h, after, childPath);
             }
         }
     }

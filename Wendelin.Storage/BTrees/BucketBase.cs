@@ -200,7 +200,7 @@ public abstract class BucketBase<TKey, TValue> : Persistent
 
     // ---- state (OB-43) ----
 
-    protected internal override object? GetState()
+    protected override object? GetState()
     {
         int width = IsSet ? 1 : 2;
         var items = new object?[_count * width];
@@ -216,7 +216,7 @@ public abstract class BucketBase<TKey, TValue> : Persistent
         return _next is null ? PyTuple.Own([itemsTuple]) : PyTuple.Own([itemsTuple, _next]);
     }
 
-    protected internal override void SetState(object? state)
+    protected override void SetState(object? state)
     {
         if (state is not PyTuple { Count: 1 or 2 } t || t[0] is not PyTuple items)
         {
@@ -257,7 +257,7 @@ public abstract class BucketBase<TKey, TValue> : Persistent
         _next = next;
     }
 
-    protected internal override void ClearState()
+    protected override void ClearState()
     {
         _keys = [];
         _values = [];

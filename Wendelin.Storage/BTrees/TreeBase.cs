@@ -332,7 +332,7 @@ public abstract class TreeBase<TKey, TValue> : Persistent
 
     // ---- state (OB-42) ----
 
-    protected internal override object? GetState()
+    protected override object? GetState()
     {
         if (_len == 0)
         {
@@ -341,7 +341,7 @@ public abstract class TreeBase<TKey, TValue> : Persistent
         if (_len == 1 && _children[0] is BucketBase<TKey, TValue> only && !only._hasOid)
         {
             // one bucket that has no oid: its state is saved inline, ((bucket_state,),)
-            return PyTuple.Own([PyTuple.Own([only.GetState()])]);
+            return PyTuple.Own([PyTuple.Own([only.StateForWrite()])]);
         }
         var items = new object?[_len * 2 - 1];
         for (int i = 0, l = 0; i < _len; i++)
@@ -355,7 +355,7 @@ public abstract class TreeBase<TKey, TValue> : Persistent
         return PyTuple.Own([PyTuple.Own(items), _firstBucket]);
     }
 
-    protected internal override void SetState(object? state)
+    protected override void SetState(object? state)
     {
         ClearState();
         if (state is null)
@@ -380,7 +380,7 @@ public abstract class TreeBase<TKey, TValue> : Persistent
             {
                 case PyTuple inline:
                     BucketBase<TKey, TValue> bucket = NewBucket();
-                    bucket.SetState(inline);
+                    bucket.LoadStateFrom(inline);
                     children[i] = bucket;
                     break;
                 case TreeBase<TKey, TValue> sub when sub.GetType() == GetType():
@@ -404,7 +404,7 @@ public abstract class TreeBase<TKey, TValue> : Persistent
         _firstBucket = fb;
     }
 
-    protected internal override void ClearState()
+    protected override void ClearState()
     {
         _children = [];
         _keys = [];

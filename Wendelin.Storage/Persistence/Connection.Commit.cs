@@ -113,7 +113,7 @@ public sealed partial class Connection
             }
             if (obj._state == PersistentState.Changed && ReferenceEquals(obj._jar, this))
             {
-                obj.OnInvalidate();
+                obj.NotifyInvalidate();
                 Ghostify(obj);
             }
         }
@@ -177,7 +177,7 @@ public sealed partial class Connection
         }
         PythonClass cls = _types.ClassOf(obj.GetType());
         PickleGlobal global = cls.Global;
-        PyTuple? newArgs = obj.GetNewArgs();
+        PyTuple? newArgs = obj.NewArgs();
         return newArgs is null ? global : new PickleTuple(global, ObjectWriter.ToPickleStandalone(newArgs));
     }
 
@@ -229,7 +229,7 @@ public sealed partial class Connection
             }
             else if (obj._state == PersistentState.Changed)
             {
-                obj.OnInvalidate();
+                obj.NotifyInvalidate();
                 Ghostify(obj);
             }
         }
@@ -247,8 +247,8 @@ public sealed partial class Connection
             obj._inSetState = true;
             try
             {
-                obj.ClearState();
-                obj.SetState(state);
+                obj.DropState();
+                obj.LoadStateFrom(state);
             }
             finally
             {

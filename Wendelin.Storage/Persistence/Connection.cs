@@ -262,11 +262,11 @@ public sealed partial class Connection : IDataManager, ISynchronizer, IDisposabl
         obj._inSetState = true;
         try
         {
-            obj.SetState(state);
+            obj.LoadStateFrom(state);
         }
         catch (Exception ex) when (ex is not StorageException)
         {
-            obj.ClearState();
+            obj.DropState();
             throw new ObjectStateException(obj._oid, className, $"{obj.GetType().Name}.SetState refused the state: {ex.Message}", ex);
         }
         finally
@@ -318,7 +318,7 @@ public sealed partial class Connection : IDataManager, ISynchronizer, IDisposabl
         {
             return;
         }
-        obj.ClearState();
+        obj.DropState();
         obj._state = PersistentState.Ghost;
         _cache.Unlink(obj);
     }
@@ -413,7 +413,7 @@ public sealed partial class Connection : IDataManager, ISynchronizer, IDisposabl
             Persistent? obj = _cache.Get(oid);
             if (obj is not null && obj._state is PersistentState.UpToDate or PersistentState.Changed)
             {
-                obj.OnInvalidate();
+                obj.NotifyInvalidate();
                 Ghostify(obj);
             }
         }

@@ -33,7 +33,7 @@ public sealed class GenericPersistent : Persistent
     /// <summary>True when the record's class part carried new-args (then references to it are bare oids).</summary>
     internal bool HadNewArgs { get; set; }
 
-    protected internal override bool HasNewArgs => HadNewArgs;
+    protected override bool HasNewArgs => HadNewArgs;
 
     /// <summary>The state as loaded, in the live value model (loads a ghost).</summary>
     public object? State

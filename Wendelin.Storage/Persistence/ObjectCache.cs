@@ -151,7 +151,7 @@ internal sealed class ObjectCache
         while (_active > target && p is not null)
         {
             Persistent? prev = p._lruPrev;
-            if (p._state == PersistentState.UpToDate && !p.KeepInCache)
+            if (p._state == PersistentState.UpToDate && !p.IsKeptInCache)
             {
                 ghostify(p);
             }

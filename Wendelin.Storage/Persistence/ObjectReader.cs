@@ -48,7 +48,7 @@ internal sealed class ObjectReader(Connection connection)
             case PickleBool b:
                 return b.Value;
             case PickleInt i:
-                return i.IsInt64 ? i.Int64Value : i.BigValue;
+                return i.IsInt64 ? (object)i.Int64Value : i.BigValue;
             case PickleFloat f:
                 return f.Value;
             case PickleStr s:

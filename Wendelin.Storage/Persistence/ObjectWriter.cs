@@ -31,7 +31,7 @@ internal sealed class ObjectWriter
         }
     }
 
-    public bool TryPop(out Persistent? obj)
+    public bool TryPop([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Persistent? obj)
     {
         if (_stack.Count == 0)
         {
@@ -47,7 +47,7 @@ internal sealed class ObjectWriter
     public byte[] Serialize(Persistent obj)
     {
         PickleValue classMetadata = _connection!.ClassMetadataOf(obj);
-        object? state = obj.GetState();
+        object? state = obj.StateForWrite();
         var memo = new Dictionary<object, PickleValue>(ReferenceEqualityComparer.Instance);
         PickleValue pickledState;
         try
@@ -123,7 +123,7 @@ internal sealed class ObjectWriter
                     }
                     return dict;
                 }
-            case IList list when v is not Array || v is object?[]:
+            case IList list when v is not Array || v.GetType() == typeof(object[]):
                 {
                     var pl = new PickleList();
                     memo[v] = pl;
@@ -164,6 +164,10 @@ internal sealed class ObjectWriter
         {
             throw new ArgumentException($"{obj} is a persistent object; it cannot be stored here");
         }
+        if (obj._jar is null && _inspectOnly)
+        {
+            throw new ArgumentException($"{obj} is not stored yet");
+        }
         if (obj._jar is null)
         {
             _connection.AddImplicitly(obj, register: _addNewObjects);
@@ -183,13 +187,26 @@ internal sealed class ObjectWriter
             oid = new PickleBytes(obj._oid.ToBytes());
             obj._pidOid = oid;
         }
-        if (obj.HasNewArgs)
+        if (obj.NewArgsDefined)
         {
             return new PicklePersistentId(oid);
         }
         PickleValue cls = obj is GenericPersistent g ? new PickleGlobal(g.Module, g.Name) : _connection.Types.ClassOf(obj.GetType()).Global;
         return new PicklePersistentId(new PickleTuple(oid, cls));
     }
+
+    /// <summary>
+    /// The state of a loaded object as the pickle value it would be written as (references as persistent ids):
+    /// for inspection and dumps. New objects it refers to are not added.
+    /// </summary>
+    public static PickleValue StateAsPickle(Connection connection, Persistent obj)
+    {
+        obj.Activate();
+        var w = new ObjectWriter(connection, null, addNewObjects: false) { _inspectOnly = true };
+        return w.ToPickle(obj.StateForWrite(), new Dictionary<object, PickleValue>(ReferenceEqualityComparer.Instance), 0);
+    }
+
+    private bool _inspectOnly;
 
     /// <summary>A live value with no persistent objects in it, as a pickle value (new-args, extension values).</summary>
     public static PickleValue ToPickleStandalone(object? value)

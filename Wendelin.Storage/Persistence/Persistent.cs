@@ -69,7 +69,7 @@ public abstract class Persistent
     /// When true, the cache's size limit never turns this object into a ghost (only invalidation does): for
     /// objects that hold volatile resources, like wendelin's <c>LivePersistent</c> (ZBigFile, ZBigArray).
     /// </summary>
-    protected internal virtual bool KeepInCache => false;
+    protected virtual bool KeepInCache => false;
 
     // ---- access protocol ----
 
@@ -158,7 +158,7 @@ public abstract class Persistent
     /// transaction's changes were aborted (not when the cache merely deactivates it). Array files use it to
     /// drop pages that mirror the object.
     /// </summary>
-    protected internal virtual void OnInvalidate()
+    protected virtual void OnInvalidate()
     {
     }
 
@@ -169,7 +169,7 @@ public abstract class Persistent
     /// starting with <c>_v_</c> or <c>_p_</c> excluded), or the raw state when the record held something else.
     /// Values are the object layer's live values (spec/objects.md OB-10).
     /// </summary>
-    protected internal virtual object? GetState()
+    protected virtual object? GetState()
     {
         if (_hasRawState)
         {
@@ -193,7 +193,7 @@ public abstract class Persistent
     /// Sets the state loaded from a record (Python <c>__setstate__</c>): a dictionary with string keys becomes the
     /// attribute dictionary, anything else is kept as the raw state and saved back as it is.
     /// </summary>
-    protected internal virtual void SetState(object? state)
+    protected virtual void SetState(object? state)
     {
         if (state is IEnumerable<KeyValuePair<string, object?>> dict)
         {
@@ -214,7 +214,7 @@ public abstract class Persistent
     }
 
     /// <summary>Drops the loaded state (the object becomes a ghost). Override to clear fields set by <see cref="SetState"/>.</summary>
-    protected internal virtual void ClearState()
+    protected virtual void ClearState()
     {
         _attributes = null;
         _rawState = null;
@@ -225,10 +225,10 @@ public abstract class Persistent
     /// Arguments for <c>__new__</c> saved in the record's class part (Python <c>__getnewargs__</c>); null (the
     /// default) when the class has none. Objects whose class has new-args are referenced by bare oid.
     /// </summary>
-    protected internal virtual PyTuple? GetNewArgs() => null;
+    protected virtual PyTuple? GetNewArgs() => null;
 
     /// <summary>Whether the class defines new-args (decides the reference form, OB-12). Must not depend on the state.</summary>
-    protected internal virtual bool HasNewArgs => false;
+    protected virtual bool HasNewArgs => false;
 
     // ---- attribute dictionary ----
 
@@ -286,4 +286,20 @@ public abstract class Persistent
         $"<{GetType().Name} oid {(_hasOid ? _oid.ToString() : "none")} {_state}>";
 
     internal int IdentityHash => RuntimeHelpers.GetHashCode(this);
+
+    // ---- entry points for the connection, the cache and the BTree engine (the virtuals above are protected) ----
+
+    internal bool IsKeptInCache => KeepInCache;
+
+    internal void NotifyInvalidate() => OnInvalidate();
+
+    internal object? StateForWrite() => GetState();
+
+    internal void LoadStateFrom(object? state) => SetState(state);
+
+    internal void DropState() => ClearState();
+
+    internal PyTuple? NewArgs() => GetNewArgs();
+
+    internal bool NewArgsDefined => HasNewArgs;
 }

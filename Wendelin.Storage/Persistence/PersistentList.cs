@@ -107,7 +107,7 @@ public sealed class PersistentList : Persistent, IList<object?>, IReadOnlyList<o
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    protected internal override object? GetState()
+    protected override object? GetState()
     {
         var state = new OrderedDictionary<string, object?>(StringComparer.Ordinal);
         if (_extra is null)
@@ -122,7 +122,7 @@ public sealed class PersistentList : Persistent, IList<object?>, IReadOnlyList<o
         return state;
     }
 
-    protected internal override void SetState(object? state)
+    protected override void SetState(object? state)
     {
         if (state is not IEnumerable<KeyValuePair<string, object?>> dict)
         {
@@ -142,7 +142,7 @@ public sealed class PersistentList : Persistent, IList<object?>, IReadOnlyList<o
         _extra = extra.Count == 1 ? null : extra;
     }
 
-    protected internal override void ClearState()
+    protected override void ClearState()
     {
         _data = [];
         _extra = null;

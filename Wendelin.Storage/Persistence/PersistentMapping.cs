@@ -125,7 +125,7 @@ public sealed class PersistentMapping : Persistent, IDictionary<object, object?>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    protected internal override object? GetState()
+    protected override object? GetState()
     {
         var state = new OrderedDictionary<string, object?>(StringComparer.Ordinal);
         if (_extra is null)
@@ -140,7 +140,7 @@ public sealed class PersistentMapping : Persistent, IDictionary<object, object?>
         return state;
     }
 
-    protected internal override void SetState(object? state)
+    protected override void SetState(object? state)
     {
         if (state is not IEnumerable<KeyValuePair<string, object?>> dict)
         {
@@ -177,7 +177,7 @@ public sealed class PersistentMapping : Persistent, IDictionary<object, object?>
         _extra = n == 1 ? null : extra;
     }
 
-    protected internal override void ClearState()
+    protected override void ClearState()
     {
         _data = new OrderedDictionary<object, object?>(PythonValues.KeyEquality);
         _extra = null;
