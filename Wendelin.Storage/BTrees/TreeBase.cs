@@ -112,6 +112,10 @@ public abstract class TreeBase<TKey, TValue> : Persistent
             Grow(0);
         }
         int min = SearchChild(key);
+        if (_state == PersistentState.UpToDate)
+        {
+            _jar?.NoteReadCurrent(this);
+        }
         Persistent child = _children[min];
         int status;
         if (child is TreeBase<TKey, TValue> subtree)

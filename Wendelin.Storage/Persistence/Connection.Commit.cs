@@ -24,10 +24,6 @@ public sealed partial class Connection
     void IDataManager.Commit(Transaction transaction)
     {
         StorageTransaction stxn = _storageTransaction ?? throw new StorageTransactionException("commit before tpc_begin");
-        foreach ((Oid oid, Tid serial) in _readCurrent)
-        {
-            _storage.CheckCurrentSerial(stxn, oid, serial);
-        }
         // the list can grow while we store (an object's GetState may change or add others)
         for (int i = 0; i < _registered.Count; i++)
         {
@@ -44,6 +40,20 @@ public sealed partial class Connection
             while (writer.TryPop(out Persistent? next))
             {
                 Store(stxn, writer, next);
+            }
+        }
+        // after the stores, as ZODB does
+        foreach ((Oid oid, Tid serial) in _readCurrent)
+        {
+            try
+            {
+                _storage.CheckCurrentSerial(stxn, oid, serial);
+            }
+            catch (ReadConflictException ex) when (ex.ClassName is null)
+            {
+                Persistent? obj = _cache.Get(oid);
+                throw new ReadConflictException(ex.Oid, ex.CommittedSerial, ex.GivenSerial, obj is null ? null : ClassNameOf(obj),
+                    "an object this transaction relied on was changed by another transaction");
             }
         }
     }
@@ -262,6 +272,9 @@ public sealed partial class Connection
         {
             _added[obj._oid] = obj;
         }
-        _readCurrent.RemoveRange(readCurrentCount, _readCurrent.Count - readCurrentCount);
+        while (_readCurrent.Count > readCurrentCount)
+        {
+            _readCurrent.RemoveAt(_readCurrent.Count - 1);
+        }
     }
 }

@@ -23,7 +23,7 @@ public sealed partial class Connection : IDataManager, ISynchronizer, IDisposabl
     private bool _open;
     private readonly List<Persistent> _registered = [];
     private readonly Dictionary<Oid, Persistent> _added = [];
-    private readonly List<(Oid Oid, Tid Serial)> _readCurrent = [];
+    private readonly OrderedDictionary<Oid, Tid> _readCurrent = [];
     private Transaction? _joinedTo;
 
     // invalidations queued by other connections' commits (guarded by the database lock)
@@ -146,8 +146,20 @@ public sealed partial class Connection : IDataManager, ISynchronizer, IDisposabl
         }
         obj.Activate();
         EnsureWritable();
-        _readCurrent.Add((obj._oid, obj._serial));
+        _readCurrent[obj._oid] = obj._serial;
         JoinTransaction();
+    }
+
+    /// <summary>
+    /// A BTree walked this up-to-date interior node to change something below it (persistent's <c>readCurrent</c>):
+    /// the commit checks the node is still current, so two transactions cannot split one node two ways.
+    /// </summary>
+    internal void NoteReadCurrent(Persistent obj)
+    {
+        if (_at is null && obj._serial != Tid.Zero)
+        {
+            _readCurrent.TryAdd(obj._oid, obj._serial);
+        }
     }
 
     /// <summary>Turns every up-to-date object into a ghost (ZODB <c>cacheMinimize</c>).</summary>
