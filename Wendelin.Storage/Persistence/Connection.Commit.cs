@@ -100,20 +100,19 @@ public sealed partial class Connection
         ResetTransactionState();
     }
 
-    void IDataManager.TpcAbort(Transaction transaction)
-    {
-        if (_storageTransaction is not null)
-        {
-            _storage.TpcAbort(_storageTransaction);
-        }
-        AbortChanges();
-    }
+    void IDataManager.TpcAbort(Transaction transaction) => AbortChanges();
 
     void IDataManager.Abort(Transaction transaction) => AbortChanges();
 
     /// <summary>Forgets this transaction's changes: changed objects become ghosts, new ones become unsaved again.</summary>
     private void AbortChanges()
     {
+        if (_storageTransaction is not null)
+        {
+            // releases the storage's commit lock (ignored once finished)
+            _storage.TpcAbort(_storageTransaction);
+            _storageTransaction = null;
+        }
         foreach (Persistent obj in _registered)
         {
             obj._registered = false;
