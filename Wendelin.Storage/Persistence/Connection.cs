@@ -419,6 +419,7 @@ public sealed partial class Connection : IDataManager, ISynchronizer, IDisposabl
             _cache.Collect(_cache.TargetSize, Ghostify);
             return;
         }
+        _readCurrent.Clear();
         (HashSet<Oid> oids, Tid last) = _db.TakeInvalidations(this);
         foreach (Oid oid in oids)
         {
