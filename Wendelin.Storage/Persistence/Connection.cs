@@ -213,6 +213,7 @@ public sealed partial class Connection : IDataManager, ISynchronizer, IDisposabl
                 Ghostify(obj);
             }
         }
+        _cache.Clear();
     }
 
     private void EnsureOpen()

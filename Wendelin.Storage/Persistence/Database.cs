@@ -29,6 +29,7 @@ public sealed class Database : IDisposable
     private readonly DatabaseOptions _options;
     private readonly Stack<Connection> _pool = new();
     private readonly HashSet<Connection> _open = new(ReferenceEqualityComparer.Instance);
+    private static readonly HashSet<Oid> NoOids = [];
     private Tid _lastTid;
     private bool _disposed;
 
@@ -194,6 +195,10 @@ public sealed class Database : IDisposable
         lock (_lock)
         {
             HashSet<Oid> oids = conn._pendingInvalidations;
+            if (oids.Count == 0)
+            {
+                return (NoOids, _lastTid);
+            }
             conn._pendingInvalidations = [];
             return (oids, _lastTid);
         }

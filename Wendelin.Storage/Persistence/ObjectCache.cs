@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Wendelin.Storage.Persistence;
 
 /// <summary>
@@ -9,7 +11,9 @@ namespace Wendelin.Storage.Persistence;
 /// </summary>
 internal sealed class ObjectCache
 {
-    private readonly Dictionary<Oid, WeakReference<Persistent>> _map = [];
+    // Weak GC handles rather than WeakReference objects: no finalizer per cached object. Freed on removal, on the
+    // sweep of dead entries and when the connection closes for good (Clear).
+    private readonly Dictionary<Oid, GCHandle> _map = [];
     private Persistent? _head;  // most recently used
     private Persistent? _tail;  // least recently used
     private int _active;
@@ -28,13 +32,14 @@ internal sealed class ObjectCache
 
     public Persistent? Get(Oid oid)
     {
-        if (_map.TryGetValue(oid, out WeakReference<Persistent>? wr))
+        if (_map.TryGetValue(oid, out GCHandle h))
         {
-            if (wr.TryGetTarget(out Persistent? obj))
+            if (h.Target is Persistent obj)
             {
                 return obj;
             }
             _map.Remove(oid);
+            h.Free();
         }
         return null;
     }
@@ -42,17 +47,17 @@ internal sealed class ObjectCache
     /// <summary>Adds an object that has an oid (a ghost, or a new or just loaded object).</summary>
     public void Add(Persistent obj)
     {
-        if (_map.TryGetValue(obj._oid, out WeakReference<Persistent>? wr))
+        if (_map.TryGetValue(obj._oid, out GCHandle h))
         {
-            if (wr.TryGetTarget(out Persistent? existing) && !ReferenceEquals(existing, obj))
+            if (h.Target is Persistent existing && !ReferenceEquals(existing, obj))
             {
                 throw new InvalidOperationException($"the cache already holds another object for oid {obj._oid}");
             }
-            wr.SetTarget(obj);
+            h.Target = obj;
         }
         else
         {
-            _map[obj._oid] = new WeakReference<Persistent>(obj);
+            _map[obj._oid] = GCHandle.Alloc(obj, GCHandleType.Weak);
             if (_map.Count >= _sweepAt)
             {
                 Sweep();
@@ -67,9 +72,10 @@ internal sealed class ObjectCache
     public void Remove(Persistent obj)
     {
         Unlink(obj);
-        if (_map.TryGetValue(obj._oid, out WeakReference<Persistent>? wr) && wr.TryGetTarget(out Persistent? o) && ReferenceEquals(o, obj))
+        if (_map.TryGetValue(obj._oid, out GCHandle h) && ReferenceEquals(h.Target, obj))
         {
             _map.Remove(obj._oid);
+            h.Free();
         }
     }
 
@@ -163,9 +169,9 @@ internal sealed class ObjectCache
     public List<Persistent> LiveObjects()
     {
         var list = new List<Persistent>(_map.Count);
-        foreach (WeakReference<Persistent> wr in _map.Values)
+        foreach (GCHandle h in _map.Values)
         {
-            if (wr.TryGetTarget(out Persistent? obj))
+            if (h.Target is Persistent obj)
             {
                 list.Add(obj);
             }
@@ -173,12 +179,30 @@ internal sealed class ObjectCache
         return list;
     }
 
+    /// <summary>Forgets every object and frees the handles (the connection closes for good).</summary>
+    public void Clear()
+    {
+        foreach (GCHandle h in _map.Values)
+        {
+            h.Free();
+        }
+        _map.Clear();
+        for (Persistent? p = _head; p is not null;)
+        {
+            Persistent? next = p._lruNext;
+            p._lruPrev = p._lruNext = null;
+            p = next;
+        }
+        _head = _tail = null;
+        _active = 0;
+    }
+
     private void Sweep()
     {
         List<Oid>? dead = null;
-        foreach (KeyValuePair<Oid, WeakReference<Persistent>> kv in _map)
+        foreach (KeyValuePair<Oid, GCHandle> kv in _map)
         {
-            if (!kv.Value.TryGetTarget(out _))
+            if (kv.Value.Target is null)
             {
                 (dead ??= []).Add(kv.Key);
             }
@@ -187,7 +211,8 @@ internal sealed class ObjectCache
         {
             foreach (Oid oid in dead)
             {
-                _map.Remove(oid);
+                _map.Remove(oid, out GCHandle h);
+                h.Free();
             }
         }
         _sweepAt = Math.Max(1024, _map.Count * 2);

@@ -195,7 +195,14 @@ public abstract class Persistent
     /// </summary>
     protected virtual void SetState(object? state)
     {
-        if (state is IEnumerable<KeyValuePair<string, object?>> dict)
+        if (state is OrderedDictionary<string, object?> fresh && ReferenceEquals(fresh.Comparer, StringComparer.Ordinal))
+        {
+            // the connection hands over a dictionary it made for this load: adopt it
+            _attributes = fresh;
+            _rawState = null;
+            _hasRawState = false;
+        }
+        else if (state is IEnumerable<KeyValuePair<string, object?>> dict)
         {
             _attributes = new OrderedDictionary<string, object?>(StringComparer.Ordinal);
             foreach (KeyValuePair<string, object?> kv in dict)

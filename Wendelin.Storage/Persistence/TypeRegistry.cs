@@ -14,6 +14,7 @@ public sealed class TypeRegistry
 {
     private readonly ConcurrentDictionary<string, PythonClass> _byName = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Type, PythonClass> _byType = new();
+    private readonly ConcurrentDictionary<(string Module, string Name), PythonClass?> _lookups = new();
     private readonly Lock _lock = new();
 
     /// <summary>A registry with the built-in classes.</summary>
@@ -109,8 +110,20 @@ public sealed class TypeRegistry
             ? cls
             : throw new ArgumentException($"{type} is not registered with a Python class name (TypeRegistry.Register)", nameof(type));
 
-    internal PythonClass? Find(string module, string name) =>
-        _byName.TryGetValue(module + "." + name, out PythonClass? cls) ? cls : null;
+    /// <summary>The class registered for a record's class (memoized per name pair: records repeat a few classes).</summary>
+    internal PythonClass? Find(string module, string name)
+    {
+        if (_lookups.TryGetValue((module, name), out PythonClass? cls))
+        {
+            return cls;
+        }
+        cls = _byName.TryGetValue(module + "." + name, out PythonClass? c) ? c : null;
+        if (cls is not null)
+        {
+            _lookups[(module, name)] = cls;
+        }
+        return cls;
+    }
 
     private static void Validate(string module, string name)
     {
