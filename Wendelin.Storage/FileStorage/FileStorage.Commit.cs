@@ -36,7 +36,7 @@ public sealed partial class FileStorage
         }
         byte[] user = Encoding.UTF8.GetBytes(metadata.User ?? "");
         byte[] description = Encoding.UTF8.GetBytes(metadata.Description ?? "");
-        byte[] extension = EncodeExtension(metadata);
+        byte[] extension = ExtensionCodec.Encode(metadata);
         CheckMetadataLength(user.Length, "user name too long");
         CheckMetadataLength(description.Length, "description too long");
         CheckMetadataLength(extension.Length, "too much extension data");
@@ -60,7 +60,7 @@ public sealed partial class FileStorage
                 chosen = Tid.Now().LaterThan(_clock > last ? _clock : last);
             }
             _clock = chosen;
-            var txn = new FsTransaction(this, metadata, chosen, status, user, description, extension, end);
+            var txn = new FsTransaction(this, metadata, chosen, status, user, description, extension, end, _options.SpillThreshold);
             _current = txn;
             return txn;
         }

@@ -5,7 +5,7 @@ using Wendelin.Storage.Format;
 
 namespace Wendelin.Storage.Fs;
 
-// Transaction and record iteration (spec/filestorage.md §6.7, FS-L9).
+// Transaction and record iteration (spec/filestorage.md §6, FS-L4, FS-L9).
 public sealed partial class FileStorage
 {
     /// <summary>
@@ -32,6 +32,70 @@ public sealed partial class FileStorage
         return Iterate(null, null, position, end);
     }
 
+    /// <summary>
+    /// The committed transactions from the last one backwards (walking the trailers, FS-3), as of now: what
+    /// <c>fstail</c> and undo logs read without scanning the whole file.
+    /// </summary>
+    public IEnumerable<TransactionRecord> IterateBackward()
+    {
+        ThrowIfUnusable();
+        (long end, _) = Snapshot();
+        return Backward(end);
+    }
+
+    private IEnumerable<TransactionRecord> Backward(long end)
+    {
+        using var window = new FileWindow(_file, end, 64 << 10);
+        var records = new List<RecordLocation>();
+        long pos = end;
+        while (pos > FileHeader.DataStart)
+        {
+            long tpos = PreviousTransaction(window, pos);
+            records.Clear();
+            if (TxnScanner.Validate(window, tpos, out TxnHeader h, records) is FormatError e)
+            {
+                throw Corrupt(e);
+            }
+            if (h.NextPosition(tpos) != pos || !h.IsFinished)
+            {
+                throw Corrupt(new FormatError(RecordKind.Transaction, tpos, "redundant length leads to a finished transaction",
+                    string.Create(CultureInfo.InvariantCulture, $"trailer before {pos} leads to {tpos}, which ends at {h.NextPosition(tpos)} with status 0x{(byte)h.Status:x2}")));
+            }
+            if (h.Status != TransactionStatus.Undone)
+            {
+                yield return MakeRecord(window, h, tpos, records, end);
+            }
+            pos = tpos;
+        }
+    }
+
+    private TransactionRecord MakeRecord(FileWindow window, TxnHeader h, long pos, List<RecordLocation> records, long end)
+    {
+        byte[] meta = window.Read(pos + TxnHeader.Size, h.HeaderLength - TxnHeader.Size).ToArray();
+        var positions = new long[records.Count];
+        for (int i = 0; i < positions.Length; i++)
+        {
+            positions[i] = records[i].Position;
+        }
+        return new TransactionRecord(this, h, pos, meta, positions, end);
+    }
+
+    /// <summary>The bytes of a transaction's data records, <c>[pos + hlen, pos + tlen)</c> (what <c>fstail</c> hashes).</summary>
+    internal byte[] ReadRecordArea(TransactionRecord t)
+    {
+        long size = (long)t.Length - t.HeaderLength;
+        if (size > Array.MaxLength)
+        {
+            throw new FileStorageException($"{Name}: transaction {t.Tid} is too large to read whole ({size} bytes)");
+        }
+        byte[] b = GC.AllocateUninitializedArray<byte>((int)size);
+        if (_file.ReadAt(t.Position + t.HeaderLength, b) < b.Length)
+        {
+            throw Corrupt(new FormatError(RecordKind.Transaction, t.Position, "transaction fits in the file", "end of file inside its records"));
+        }
+        return b;
+    }
+
     private IEnumerable<TransactionRecord> Iterate(Tid? start, Tid? stop, long? startPosition, long end)
     {
         using var window = new FileWindow(_file, end);
@@ -56,13 +120,7 @@ public sealed partial class FileStorage
             long next = h.NextPosition(pos);
             if (h.Status != TransactionStatus.Undone)
             {
-                byte[] meta = window.Read(pos + TxnHeader.Size, h.HeaderLength - TxnHeader.Size).ToArray();
-                var positions = new long[records.Count];
-                for (int i = 0; i < positions.Length; i++)
-                {
-                    positions[i] = records[i].Position;
-                }
-                yield return new TransactionRecord(this, h, pos, meta, positions, end);
+                yield return MakeRecord(window, h, pos, records, end);
             }
             pos = next;
         }
@@ -209,6 +267,12 @@ public sealed class TransactionRecord
 
     /// <summary>The extension exactly as stored: a pickled dict, or empty.</summary>
     public ReadOnlyMemory<byte> ExtensionBytes { get; }
+
+    /// <summary>The bytes of the data records, <c>[Position + HeaderLength, Position + Length)</c>.</summary>
+    public byte[] ReadRecordArea() => _storage.ReadRecordArea(this);
+
+    /// <summary>The extension dict (<see cref="Pickle.PickleException"/> when its bytes are not a pickled dict).</summary>
+    public Pickle.PickleDict ReadExtension() => Pickle.ZodbPickle.ReadExtension(ExtensionBytes);
 
     /// <summary><see cref="User"/> as UTF-8 text (invalid sequences replaced).</summary>
     public string UserText => Encoding.UTF8.GetString(User.Span);

@@ -54,6 +54,16 @@ public sealed partial class FileStorage
     private void LoadFile()
     {
         long length = _file.Length;
+        if (length > 0 && length < FileHeader.Size && FileHeader.IsMagicPrefix(_file))
+        {
+            // FS-O1: a creation torn inside the 4-byte magic; nothing was ever committed.
+            Log($"{length} bytes of a torn magic, treated as an empty file");
+            if (!IsReadOnly)
+            {
+                _file.SetLength(0);
+            }
+            length = 0;
+        }
         if (length == 0)
         {
             // FS-O1: an empty file is an empty storage; a writable open gives it its magic.
@@ -155,11 +165,12 @@ public sealed partial class FileStorage
     /// </summary>
     private void RecoverTail(long pos, Tid last, long length, FormatError error)
     {
-        if (FindCommittedTransaction(pos + 1, last, length) is (long found, Tid tid))
+        if (FindCommittedTransaction(pos + 1, last, length) is (long found, Tid tid, long shift))
         {
+            string moved = shift == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $" (written at {found - shift}: bytes were inserted or deleted before it)");
             throw new CorruptRecordException(Name, error.Position, error.Kind, error.Check,
                 string.Create(CultureInfo.InvariantCulture,
-                    $"{error.Detail}; the transaction at {pos} is damaged, yet a valid committed transaction {tid} follows at {found} ({found - pos} bytes after it, {length - found} bytes before the end): damage in the middle of the file, refusing to cut committed transactions"));
+                    $"{error.Detail}; the transaction at {pos} is damaged, yet a valid committed transaction {tid} follows at {found}{moved} ({found - pos} bytes after it, {length - found} bytes before the end): damage in the middle of the file, refusing to cut committed transactions"));
         }
         long cut = length - pos;
         if (IsReadOnly)
@@ -211,10 +222,11 @@ public sealed partial class FileStorage
 
     /// <summary>
     /// FS-R2's probe: the first position ≥ <paramref name="from"/> where a complete, valid, finished transaction with
-    /// a tid greater than <paramref name="last"/> starts, or null. Candidates are filtered on the header bytes in
-    /// memory (tid, status, lengths) before the full check.
+    /// a tid greater than <paramref name="last"/> starts — possibly moved from where it was written (bytes inserted
+    /// or deleted before it), with the shift — or null. Candidates are filtered on the header bytes in memory (tid,
+    /// status, lengths) before the full check.
     /// </summary>
-    private (long Position, Tid Tid)? FindCommittedTransaction(long from, Tid last, long length)
+    private (long Position, Tid Tid, long Shift)? FindCommittedTransaction(long from, Tid last, long length)
     {
         const int Chunk = 1 << 20;
         const int Overlap = TxnHeader.Size;
@@ -246,9 +258,9 @@ public sealed partial class FileStorage
                     {
                         continue;
                     }
-                    if (TxnScanner.Validate(probe, q, out TxnHeader h, null) is null && h.IsFinished)
+                    if (TxnScanner.Validate(probe, q, out TxnHeader h, null, relocatable: true, out long shift) is null && h.IsFinished)
                     {
-                        return (q, h.Tid);
+                        return (q, h.Tid, shift);
                     }
                 }
             }

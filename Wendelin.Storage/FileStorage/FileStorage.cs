@@ -29,6 +29,9 @@ public sealed record FileStorageOptions
 
     /// <summary>Write <c>NAME.index</c> on close and after an open that rebuilt the index (writable opens only).</summary>
     public bool SaveIndex { get; init; } = true;
+
+    /// <summary>A transaction's records are buffered in memory up to this many bytes, then written past the committed end.</summary>
+    internal int SpillThreshold { get; init; } = 8 << 20;
 }
 
 /// <summary>

@@ -1,7 +1,7 @@
 namespace Wendelin.Storage.Fs;
 
 /// <summary>
-/// The in-memory index (spec/filestorage.md §3.3, FS-I1): every oid with a committed record → the position of its
+/// The in-memory index (spec/filestorage.md FS-I1): every oid with a committed record → the position of its
 /// most recent committed data record (which may be a backpointer or a deletion). Not thread-safe: the storage
 /// guards it with its state lock; only the committer and the opening scan write it.
 /// </summary>

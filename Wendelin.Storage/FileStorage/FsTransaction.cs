@@ -10,15 +10,14 @@ namespace Wendelin.Storage.Fs;
 /// </summary>
 internal sealed class FsTransaction : StorageTransaction
 {
-    /// <summary>Records are spilled to the data file once this many bytes are buffered.</summary>
-    internal const int SpillThreshold = 8 << 20;
-
+    private readonly int _spillThreshold;
     private byte[] _buffer;
 
     public FsTransaction(FileStorage owner, TransactionMetadata metadata, Tid tid, TransactionStatus status,
-        byte[] user, byte[] description, byte[] extension, long position)
+        byte[] user, byte[] description, byte[] extension, long position, int spillThreshold)
         : base(metadata)
     {
+        _spillThreshold = spillThreshold;
         Owner = owner;
         Tid = tid;
         Status = status;
@@ -112,7 +111,7 @@ internal sealed class FsTransaction : StorageTransaction
         Positions[oid.Value] = position;
     }
 
-    public bool NeedsSpill => BufferedLength >= SpillThreshold;
+    public bool NeedsSpill => BufferedLength >= _spillThreshold;
 
     public void ReleaseBuffer()
     {

@@ -13,7 +13,7 @@ public enum FileMagic
 }
 
 /// <summary>
-/// The file header (spec/filestorage.md §1.1, FS-1): exactly the 4 magic bytes at offset 0; the first transaction
+/// The file header (spec/filestorage.md §2, FS-1): exactly the 4 magic bytes at offset 0; the first transaction
 /// starts at offset 4; a file of exactly 4 bytes is an empty storage.
 /// </summary>
 internal static class FileHeader
@@ -52,6 +52,14 @@ internal static class FileHeader
         }
         throw new FileStorageFormatException(path, "magic",
             $"starts with {Convert.ToHexString(b[..Math.Min(b.Length, Size)])}, not a FileStorage data file (FS30 or FS21)");
+    }
+
+    /// <summary>True when the file (shorter than the magic) holds the start of one of the two magics: a torn creation.</summary>
+    public static bool IsMagicPrefix(IStorageFile file)
+    {
+        Span<byte> b = stackalloc byte[Size];
+        int n = file.ReadAt(0, b);
+        return n < Size && ("FS30"u8.StartsWith(b[..n]) || "FS21"u8.StartsWith(b[..n]));
     }
 
     public static void Write(IStorageFile file, FileMagic magic) => file.WriteAt(0, Bytes(magic));

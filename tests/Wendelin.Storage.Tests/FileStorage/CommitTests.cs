@@ -400,8 +400,14 @@ public sealed class CommitTests
         File.WriteAllBytes(dir.File("foreign.fs"), Data("PK\u0003\u0004 not a storage"));
         var e = Assert.Throws<FileStorageFormatException>(() => Fs.FileStorage.Open(dir.File("foreign.fs"), new FileStorageOptions { ReadOnly = true }));
         Assert.Equal("magic", e.Check);
-        File.WriteAllBytes(dir.File("short.fs"), Data("FS"));
+        File.WriteAllBytes(dir.File("short.fs"), Data("XY"));
         Assert.Throws<FileStorageFormatException>(() => Fs.FileStorage.Open(dir.File("short.fs"), new FileStorageOptions { ReadOnly = true }));
+        File.WriteAllBytes(dir.File("torn.fs"), Data("FS3")); // FS-O1: a creation torn inside the magic
+        using (var torn = Fs.FileStorage.Open(dir.File("torn.fs")))
+        {
+            Assert.Equal(Tid.Zero, torn.LastTransaction);
+        }
+        Assert.Equal("FS30", File.ReadAllText(dir.File("torn.fs")));
         Directory.CreateDirectory(dir.File("adir"));
         Assert.Contains("is a directory", Assert.Throws<FileStorageException>(() => Fs.FileStorage.Open(dir.File("adir"))).Message, StringComparison.Ordinal);
     }

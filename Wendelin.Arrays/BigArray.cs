@@ -1,0 +1,394 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Wendelin.Arrays.BigFile;
+
+namespace Wendelin.Arrays;
+
+/// <summary>
+/// An N-dimensional array of fixed-size items stored in a paged file (spec/arrays.md): the array's byte 0 is file
+/// byte 0, items in C or F order, no header. Indexing returns <see cref="ArrayView"/>s over the real pages
+/// (NumPy basic indexing); <see cref="Resize"/> is O(1) and <see cref="Append{T}(ReadOnlySpan{T}, ReadOnlySpan{long})"/>
+/// O(δ). The state a persistent subclass keeps is <see cref="DType"/>, <see cref="Shape"/>, <see cref="Order"/> and
+/// <see cref="Strides"/> (upstream's <c>_dtype</c>, <c>_shape</c>, <c>_order</c>, <c>_stridev</c>).
+/// Not thread-safe.
+/// </summary>
+public partial class BigArray
+{
+    private long[] _shape;
+    private long[] _strides;
+    private readonly FileHandle? _handle;
+    private readonly ArrayStore? _fixedStore;
+    private HandleStore? _handleStore;
+
+    /// <summary>
+    /// An array of <paramref name="shape"/> items of <paramref name="dtype"/> in <paramref name="order"/> over the
+    /// pages of <paramref name="handle"/> (AR-5, AR-6): item bytes start at file byte 0.
+    /// </summary>
+    public BigArray(ReadOnlySpan<long> shape, DType dtype, FileHandle handle, ArrayOrder order = ArrayOrder.C)
+        : this(shape, dtype, order)
+    {
+        _handle = handle ?? throw new ArgumentNullException(nameof(handle));
+    }
+
+    /// <summary>An array over <paramref name="store"/> (tests supply their own stores).</summary>
+    internal BigArray(ReadOnlySpan<long> shape, DType dtype, ArrayOrder order, ArrayStore store)
+        : this(shape, dtype, order)
+    {
+        _fixedStore = store ?? throw new ArgumentNullException(nameof(store));
+    }
+
+    /// <summary>
+    /// For subclasses that supply the pages through <see cref="Handle"/> (ZBigArray opens its handle lazily):
+    /// validates shape, dtype and order (AR-5) and computes the strides (AR-6).
+    /// </summary>
+    protected BigArray(ReadOnlySpan<long> shape, DType dtype, ArrayOrder order)
+    {
+        ArgumentNullException.ThrowIfNull(dtype);
+        if (order is not (ArrayOrder.C or ArrayOrder.F))
+        {
+            throw new ArgumentException($"order must be C or F, not {order}", nameof(order));
+        }
+        DType = dtype;
+        Order = order;
+        _shape = Layout.CheckShape(shape, dtype.ItemSize);
+        _strides = Layout.Strides(_shape, dtype.ItemSize, order);
+    }
+
+    /// <summary>
+    /// For subclasses loading a saved state (<c>_dtype</c>, <c>_shape</c>, <c>_order</c>, <c>_stridev</c>): as the
+    /// other constructor, and the saved strides must be the ones AR-6 gives (upstream uses <c>_stridev</c> as
+    /// stored; we require it consistent and throw <see cref="ArgumentException"/> otherwise).
+    /// </summary>
+    protected BigArray(ReadOnlySpan<long> shape, DType dtype, ArrayOrder order, ReadOnlySpan<long> strides)
+        : this(shape, dtype, order)
+    {
+        CheckStrides(strides);
+    }
+
+    /// <summary>
+    /// Replaces shape and strides with a state loaded from storage (a persistent subclass reloading after
+    /// another writer resized the array): validated like a constructor, <see cref="OnLayoutChanged"/> is not called.
+    /// </summary>
+    protected void LoadLayout(ReadOnlySpan<long> shape, ReadOnlySpan<long> strides)
+    {
+        long[] s = Layout.CheckShape(shape, DType.ItemSize);
+        long[] computed = Layout.Strides(s, DType.ItemSize, Order);
+        if (!strides.SequenceEqual(computed))
+        {
+            throw new ArgumentException($"strides ({Layout.Format(strides)}) are not the {Order}-order strides ({Layout.Format(computed)}) of shape ({Layout.Format(s)})", nameof(strides));
+        }
+        _shape = s;
+        _strides = computed;
+    }
+
+    private void CheckStrides(ReadOnlySpan<long> strides)
+    {
+        if (!strides.SequenceEqual(_strides))
+        {
+            throw new ArgumentException($"strides ({Layout.Format(strides)}) are not the {Order}-order strides ({Layout.Format(_strides)}) of shape ({Layout.Format(_shape)}) with item size {DType.ItemSize}", nameof(strides));
+        }
+    }
+
+    /// <summary>
+    /// The handle whose pages hold the items. Subclasses constructed without one override it (it may change, e.g.
+    /// after an invalidation; views taken before keep the old handle's pages).
+    /// </summary>
+    protected virtual FileHandle Handle => _handle ?? throw new InvalidOperationException("this array has no file handle");
+
+    /// <summary>Where views get their pages: the handle (wrapped once per handle), or a test store.</summary>
+    internal ArrayStore Store
+    {
+        get
+        {
+            if (_fixedStore is not null)
+            {
+                return _fixedStore;
+            }
+            FileHandle h = Handle;
+            HandleStore? s = _handleStore;
+            if (s is null || !ReferenceEquals(s.Handle, h))
+            {
+                _handleStore = s = new HandleStore(h);
+            }
+            return s;
+        }
+    }
+
+    /// <summary>Called after <see cref="Shape"/> and <see cref="Strides"/> changed (resize, append); ZBigArray marks itself changed.</summary>
+    protected virtual void OnLayoutChanged()
+    {
+    }
+
+    // ---- attributes (AR-5..AR-7) ----
+
+    /// <summary>Element type (<c>_dtype</c>).</summary>
+    public DType DType { get; }
+
+    /// <summary>C or F (<c>_order</c>).</summary>
+    public ArrayOrder Order { get; }
+
+    /// <summary>Length of each axis (<c>_shape</c>).</summary>
+    public ReadOnlySpan<long> Shape => _shape;
+
+    /// <summary>Byte step of each axis (<c>_stridev</c>): C stride_i = itemsize × prod(shape[i+1:]), F stride_i = itemsize × prod(shape[:i]).</summary>
+    public ReadOnlySpan<long> Strides => _strides;
+
+    /// <summary>Number of axes.</summary>
+    public int NDim => _shape.Length;
+
+    /// <summary>Bytes per item.</summary>
+    public int ItemSize => DType.ItemSize;
+
+    /// <summary>Number of items (product of the shape).</summary>
+    public long Size => Layout.Size(_shape);
+
+    /// <summary>Bytes of all items.</summary>
+    public long NBytes => Size * DType.ItemSize;
+
+    /// <summary>The major axis: first index of the largest stride (0 for C, the last for F, AR-7).</summary>
+    public int MajorAxis => Layout.MajorAxis(_strides);
+
+    /// <summary>Length along the major axis (upstream's <c>len(A)</c>; for F order the last axis, unlike NumPy).</summary>
+    public long Length => _shape[MajorAxis];
+
+    private Region WholeRegion => new(0, _shape, _strides, DType.ItemSize);
+
+    // ---- views (AR-8, AR-9) ----
+
+    /// <summary>A view by NumPy basic indexing; dispose it when done.</summary>
+    public ArrayView this[params Ix[] index] => View(index);
+
+    /// <summary>
+    /// A view by NumPy basic indexing (AR-8): maps exactly the pages holding the selected items' byte span, from
+    /// the first to the last selected item (AR-9). An out-of-range integer throws
+    /// <see cref="ArgumentOutOfRangeException"/>; an out-of-range slice gives an empty view that maps nothing.
+    /// </summary>
+    public ArrayView View(params ReadOnlySpan<Ix> index)
+    {
+        Region r = Indexing.Apply(WholeRegion, index);
+        return MapRegion(r);
+    }
+
+    internal ArrayView MapRegion(Region r)
+    {
+        if (r.Size == 0)
+        {
+            return new ArrayView(null, r, DType);
+        }
+        ArrayStore store = Store;
+        ArrayMapping m = store.Map(r.Lo, r.Hi - r.Lo);
+        return new ArrayView(new MappingLease(m, store), r.Shift(-r.Lo), DType);
+    }
+
+    // ---- items (AR-10) ----
+
+    /// <summary>The item at <paramref name="index"/> (one integer per axis, negatives from the end).</summary>
+    public T GetItem<T>(params ReadOnlySpan<long> index) where T : unmanaged
+    {
+        ArrayView.CheckElementType<T>(DType);
+        long off = WholeRegion.OffsetOfItem(index);
+        using ArrayMapping m = Store.Map(off, DType.ItemSize);
+        return Unsafe.ReadUnaligned<T>(ref m.Start);
+    }
+
+    /// <summary>Writes the item at <paramref name="index"/>; unlike upstream this works for 1-D arrays too.</summary>
+    public void SetItem<T>(T value, params ReadOnlySpan<long> index) where T : unmanaged
+    {
+        ArrayView.CheckElementType<T>(DType);
+        long off = WholeRegion.OffsetOfItem(index);
+        using ArrayMapping m = Store.Map(off, DType.ItemSize);
+        Unsafe.WriteUnaligned(ref m.Start, value);
+    }
+
+    // ---- assignment (AR-13) ----
+
+    /// <summary><c>A[index] = value</c> for a scalar: every selected item becomes <paramref name="value"/>.</summary>
+    public void Assign<T>(ReadOnlySpan<Ix> index, T value) where T : unmanaged
+    {
+        ArrayView.CheckElementType<T>(DType);
+        using ArrayView v = View(index);
+        v.Fill(value);
+    }
+
+    /// <summary><c>A[index] = values</c>: a dense array of <paramref name="shape"/> (C order) broadcast to the selection.</summary>
+    public void Assign<T>(ReadOnlySpan<Ix> index, ReadOnlySpan<T> values, ReadOnlySpan<long> shape) where T : unmanaged
+    {
+        ArrayView.CheckElementType<T>(DType);
+        using ArrayView v = View(index);
+        v.Assign(values, shape);
+    }
+
+    /// <summary><c>A[index] = source</c>: a view (of this or another array, same dtype) broadcast to the selection.</summary>
+    public void Assign(ReadOnlySpan<Ix> index, ArrayView source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        using ArrayView v = View(index);
+        v.Assign(source);
+    }
+
+    // ---- whole-array copies (AR-14) ----
+
+    /// <summary>The whole array as a .NET array in C or F logical order.</summary>
+    public T[] ToArray<T>(ArrayOrder order = ArrayOrder.C) where T : unmanaged
+    {
+        using ArrayView v = View();
+        return v.ToArray<T>(order);
+    }
+
+    /// <summary>Copies the whole array into <paramref name="destination"/> in C or F logical order.</summary>
+    public void CopyTo<T>(Span<T> destination, ArrayOrder order = ArrayOrder.C) where T : unmanaged
+    {
+        using ArrayView v = View();
+        v.CopyTo(destination, order);
+    }
+
+    /// <summary>Overwrites the whole array from <paramref name="source"/> (exactly <see cref="Size"/> items, C or F logical order).</summary>
+    public void CopyFrom<T>(ReadOnlySpan<T> source, ArrayOrder order = ArrayOrder.C) where T : unmanaged
+    {
+        using ArrayView v = View();
+        v.CopyFrom(source, order);
+    }
+
+    // ---- resize and append (AR-15) ----
+
+    /// <summary>
+    /// Changes the shape in O(1) (AR-15, upstream semantics): only shape and strides are recomputed, no byte is
+    /// moved or cleared. Growing exposes whatever the file holds there (zeros where never written, old items if
+    /// the array was larger before); changing a non-major axis reinterprets the same bytes. Existing views keep
+    /// their shape and keep aliasing the file.
+    /// </summary>
+    public void Resize(params ReadOnlySpan<long> newShape)
+    {
+        if (newShape.Length != NDim)
+        {
+            // upstream allows any shape; we keep the number of axes so that Append's axis stays meaningful
+            throw new ArgumentException($"resize keeps the number of axes ({NDim}), got ({Layout.Format(newShape)})", nameof(newShape));
+        }
+        long[] shape = Layout.CheckShape(newShape, DType.ItemSize);
+        _strides = Layout.Strides(shape, DType.ItemSize, Order);
+        _shape = shape;
+        OnLayoutChanged();
+    }
+
+    /// <summary>
+    /// Appends <paramref name="values"/> (dense, C logical order, of shape <paramref name="shape"/>) along axis 0
+    /// for C order or the last axis for F order, in O(δ) (AR-15). Every other axis must match exactly; an empty
+    /// append (δ = 0) changes nothing; on failure the array is resized back and the error rethrown.
+    /// </summary>
+    public void Append<T>(ReadOnlySpan<T> values, ReadOnlySpan<long> shape) where T : unmanaged
+    {
+        ArrayView.CheckElementType<T>(DType);
+        if (Layout.Size(shape) != values.Length)
+        {
+            throw new ArgumentException($"{values.Length} values do not make shape ({Layout.Format(shape)})", nameof(values));
+        }
+        long delta = CheckAppendShape(shape);
+        if (delta == 0)
+        {
+            return;
+        }
+        long[] old = _shape;
+        GrowForAppend(delta, out Ix[] tail);
+        try
+        {
+            using ArrayView v = View(tail);
+            v.Assign(values, shape);
+        }
+        catch
+        {
+            Resize(old);
+            throw;
+        }
+    }
+
+    /// <summary>Appends a 1-D run of items to a 1-D array (shape (values.Length,)).</summary>
+    public void Append<T>(ReadOnlySpan<T> values) where T : unmanaged => Append(values, [values.Length]);
+
+    /// <summary>Appends a view (same dtype) like <see cref="Append{T}(ReadOnlySpan{T}, ReadOnlySpan{long})"/>.</summary>
+    public void Append(ArrayView values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        values.CheckAlive();
+        if (values.DType != DType)
+        {
+            throw new ArgumentException($"cannot append dtype {values.DType} to an array of dtype {DType}", nameof(values));
+        }
+        long delta = CheckAppendShape(values.Shape);
+        if (delta == 0)
+        {
+            return;
+        }
+        long[] old = _shape;
+        GrowForAppend(delta, out Ix[] tail);
+        try
+        {
+            using ArrayView v = View(tail);
+            v.Assign(values);
+        }
+        catch
+        {
+            Resize(old);
+            throw;
+        }
+    }
+
+    /// <summary>Appends a rectangular .NET array (e.g. <c>double[,]</c>) like <see cref="Append{T}(ReadOnlySpan{T}, ReadOnlySpan{long})"/>.</summary>
+    public void Append(Array values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var shape = new long[values.Rank];
+        for (int k = 0; k < shape.Length; k++)
+        {
+            shape[k] = values.GetLength(k);
+        }
+        long delta = CheckAppendShape(shape);
+        if (delta == 0)
+        {
+            return;
+        }
+        long[] old = _shape;
+        GrowForAppend(delta, out Ix[] tail);
+        try
+        {
+            using ArrayView v = View(tail);
+            v.CopyFrom(values);
+        }
+        catch
+        {
+            Resize(old);
+            throw;
+        }
+    }
+
+    private long CheckAppendShape(ReadOnlySpan<long> shape)
+    {
+        int axis = Layout.AppendAxis(NDim, Order);
+        bool ok = shape.Length == NDim;
+        for (int k = 0; ok && k < NDim; k++)
+        {
+            ok = k == axis || shape[k] == _shape[k];
+        }
+        if (!ok)
+        {
+            throw new ArgumentException(
+                $"all the input array dimensions except for the concatenation axis must match exactly: cannot append shape ({Layout.Format(shape)}) to ({Layout.Format(_shape)}) along axis {axis}", nameof(shape));
+        }
+        return shape[axis];
+    }
+
+    private void GrowForAppend(long delta, out Ix[] tail)
+    {
+        int axis = Layout.AppendAxis(NDim, Order);
+        long n = _shape[axis];
+        long[] grown = (long[])_shape.Clone();
+        if (delta > long.MaxValue - n)
+        {
+            throw new ArgumentException($"appending {delta} to axis {axis} of length {n} overflows 64 bits");
+        }
+        grown[axis] = n + delta;
+        Resize(grown);
+        tail = Order == ArrayOrder.C ? [Ix.Slice(n)] : [Ix.Ellipsis, Ix.Slice(n)];
+    }
+
+    public override string ToString() => $"{GetType().Name}(shape=({Layout.Format(Shape)}), dtype={DType.Str}, order={Order})";
+}

@@ -1,0 +1,315 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Wendelin.Arrays;
+
+/// <summary>
+/// A reduction fed with runs of whole items (native byte order) (AR-22). Implementations are structs so the
+/// generic drivers are specialised per kernel: one call per run, never per item.
+/// </summary>
+internal interface IReducer
+{
+    void Add(ReadOnlySpan<byte> items);
+}
+
+/// <summary>Drivers that feed a reducer from a whole array (streaming, in chunks) or from a view (its runs).</summary>
+internal static class Reduction
+{
+    /// <summary>Items per piece for kernels that convert or widen through a stack buffer.</summary>
+    private const int Piece = 4096;
+
+    /// <summary>
+    /// Streams the array's bytes [0, NBytes) through <paramref name="reducer"/> in chunks of whole items of at most
+    /// <paramref name="chunkBytes"/> (block aligned where the item size allows), prefetching the next chunk while
+    /// the current one is reduced (AR-20, AR-22). The array is contiguous, so reductions that ignore order need
+    /// no strides.
+    /// </summary>
+    public static void Stream<TReducer>(ArrayStore store, long nbytes, int itemSize, long chunkBytes, ref TReducer reducer)
+        where TReducer : struct, IReducer
+    {
+        long chunk = Math.Max(itemSize, chunkBytes / itemSize * itemSize);
+        chunk = Math.Min(chunk, (long)(int.MaxValue / itemSize) * itemSize);
+        for (long off = 0; off < nbytes; off += chunk)
+        {
+            long len = Math.Min(chunk, nbytes - off);
+            long next = off + len;
+            if (next < nbytes)
+            {
+                store.Prefetch(next, Math.Min(chunk, nbytes - next));
+            }
+            using ArrayMapping m = store.Map(off, len);
+            reducer.Add(MemoryMarshal.CreateReadOnlySpan(ref m.Start, (int)len));
+        }
+    }
+
+    /// <summary>Feeds the items of <paramref name="view"/> (any strides, resident or windowed) through <paramref name="reducer"/> in runs.</summary>
+    public static void Over<TReducer>(ArrayView view, ref TReducer reducer) where TReducer : struct, IReducer
+    {
+        view.CheckAlive();
+        if (view.Size == 0)
+        {
+            return;
+        }
+        foreach (Box box in view.WindowBoxes())
+        {
+            Region sub = Boxes.Apply(view.Region, box);
+            using ArrayWindow w = view.AcquireItems(sub.Lo, sub.Hi - sub.Lo);
+            Runs(ref w.Start, sub.Shift(-w.Offset), ref reducer);
+        }
+    }
+
+    /// <summary>Feeds the items of region <paramref name="r"/> (offsets from <paramref name="start"/>) in runs.</summary>
+    private static void Runs<TReducer>(ref byte start, Region r, ref TReducer reducer) where TReducer : struct, IReducer
+    {
+        int size = r.ItemSize;
+        if (r.IsCContiguous || r.IsFContiguous)
+        {
+            long lo = r.Lo, total = r.Hi - r.Lo;
+            long max = (long)(int.MaxValue / size) * size;
+            for (long done = 0; done < total; done += max)
+            {
+                int len = (int)Math.Min(max, total - done);
+                reducer.Add(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AddByteOffset(ref start, (nint)(lo + done)), len));
+            }
+            return;
+        }
+        // walk the outer axes; the last axis is gathered into a buffer unless it is contiguous
+        int nd = r.NDim;
+        long inner = r.Shape[nd - 1], innerStride = r.Strides[nd - 1];
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Piece * size);
+        try
+        {
+            var idx = new long[Math.Max(0, nd - 1)];
+            long off = r.Offset;
+            while (true)
+            {
+                for (long i = 0; i < inner; i += Piece)
+                {
+                    int count = (int)Math.Min(Piece, inner - i);
+                    long first = off + i * innerStride;
+                    if (innerStride == size)
+                    {
+                        reducer.Add(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AddByteOffset(ref start, (nint)first), count * size));
+                    }
+                    else
+                    {
+                        Strided.Copy(ref MemoryMarshal.GetArrayDataReference(buffer), 0, [size], ref start, first, [innerStride], [count], size);
+                        reducer.Add(buffer.AsSpan(0, count * size));
+                    }
+                }
+                int k = nd - 2;
+                for (; k >= 0; k--)
+                {
+                    idx[k]++;
+                    off += r.Strides[k];
+                    if (idx[k] < r.Shape[k])
+                    {
+                        break;
+                    }
+                    off -= r.Strides[k] * r.Shape[k];
+                    idx[k] = 0;
+                }
+                if (k < 0)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // ---- kernels ----
+
+    /// <summary>Sum of float64 items, vectorised by TensorPrimitives per run.</summary>
+    internal struct SumFloat64 : IReducer
+    {
+        public double Total;
+
+        public void Add(ReadOnlySpan<byte> items) => Total += TensorPrimitives.Sum(MemoryMarshal.Cast<byte, double>(items));
+    }
+
+    /// <summary>Sum of float32 items: pieces summed in float by TensorPrimitives, pieces accumulated in double.</summary>
+    internal struct SumFloat32 : IReducer
+    {
+        public double Total;
+
+        public void Add(ReadOnlySpan<byte> items)
+        {
+            ReadOnlySpan<float> v = MemoryMarshal.Cast<byte, float>(items);
+            for (int i = 0; i < v.Length; i += Piece)
+            {
+                Total += TensorPrimitives.Sum(v.Slice(i, Math.Min(Piece, v.Length - i)));
+            }
+        }
+    }
+
+    /// <summary>Sum of float16 items: converted to float32 per piece, summed, accumulated in double.</summary>
+    internal struct SumFloat16 : IReducer
+    {
+        public double Total;
+
+        public void Add(ReadOnlySpan<byte> items)
+        {
+            ReadOnlySpan<Half> v = MemoryMarshal.Cast<byte, Half>(items);
+            Span<float> f = stackalloc float[Piece];
+            for (int i = 0; i < v.Length; i += Piece)
+            {
+                int n = Math.Min(Piece, v.Length - i);
+                TensorPrimitives.ConvertToSingle(v.Slice(i, n), f[..n]);
+                Total += TensorPrimitives.Sum<float>(f[..n]);
+            }
+        }
+    }
+
+    /// <summary>Exact sum of 8/16/32-bit integers: widened to 64 bits per piece, summed, accumulated in Int128.</summary>
+    internal struct SumSmallInt<T> : IReducer where T : unmanaged, IBinaryInteger<T>
+    {
+        public Int128 Total;
+
+        public void Add(ReadOnlySpan<byte> items)
+        {
+            ReadOnlySpan<T> v = MemoryMarshal.Cast<byte, T>(items);
+            Span<long> wide = stackalloc long[Piece];
+            for (int i = 0; i < v.Length; i += Piece)
+            {
+                int n = Math.Min(Piece, v.Length - i);
+                TensorPrimitives.ConvertTruncating<T, long>(v.Slice(i, n), wide[..n]);
+                Total += TensorPrimitives.Sum<long>(wide[..n]);
+            }
+        }
+    }
+
+    /// <summary>Exact sum of int64: high and low 32-bit halves summed separately (no overflow), combined in Int128.</summary>
+    internal struct SumInt64 : IReducer
+    {
+        public Int128 Total;
+
+        public void Add(ReadOnlySpan<byte> items)
+        {
+            ReadOnlySpan<long> v = MemoryMarshal.Cast<byte, long>(items);
+            Span<long> part = stackalloc long[Piece];
+            for (int i = 0; i < v.Length; i += Piece)
+            {
+                int n = Math.Min(Piece, v.Length - i);
+                ReadOnlySpan<long> s = v.Slice(i, n);
+                TensorPrimitives.ShiftRightArithmetic(s, 32, part[..n]);
+                Int128 hi = TensorPrimitives.Sum<long>(part[..n]);
+                TensorPrimitives.BitwiseAnd(s, 0xFFFF_FFFFL, part[..n]);
+                Int128 lo = TensorPrimitives.Sum<long>(part[..n]);
+                Total += (hi << 32) + lo;
+            }
+        }
+    }
+
+    /// <summary>Exact sum of uint64, like <see cref="SumInt64"/> with logical shifts.</summary>
+    internal struct SumUInt64 : IReducer
+    {
+        public Int128 Total;
+
+        public void Add(ReadOnlySpan<byte> items)
+        {
+            ReadOnlySpan<ulong> v = MemoryMarshal.Cast<byte, ulong>(items);
+            Span<ulong> part = stackalloc ulong[Piece];
+            for (int i = 0; i < v.Length; i += Piece)
+            {
+                int n = Math.Min(Piece, v.Length - i);
+                ReadOnlySpan<ulong> s = v.Slice(i, n);
+                TensorPrimitives.ShiftRightLogical(s, 32, part[..n]);
+                Int128 hi = TensorPrimitives.Sum<ulong>(part[..n]);
+                TensorPrimitives.BitwiseAnd(s, 0xFFFF_FFFFUL, part[..n]);
+                Int128 lo = TensorPrimitives.Sum<ulong>(part[..n]);
+                Total += (hi << 32) + lo;
+            }
+        }
+    }
+
+    /// <summary>Number of true (non-zero) bools.</summary>
+    internal struct CountTrue : IReducer
+    {
+        public Int128 Total;
+
+        public void Add(ReadOnlySpan<byte> items) => Total += items.Length - items.Count((byte)0);
+    }
+
+    /// <summary>Sum of complex64 items (float pairs), accumulated in double.</summary>
+    internal struct SumComplex64 : IReducer
+    {
+        public double Re;
+        public double Im;
+
+        public void Add(ReadOnlySpan<byte> items)
+        {
+            ReadOnlySpan<float> v = MemoryMarshal.Cast<byte, float>(items);
+            for (int i = 0; i + 1 < v.Length; i += 2)
+            {
+                Re += v[i];
+                Im += v[i + 1];
+            }
+        }
+    }
+
+    /// <summary>Sum of complex128 items (double pairs).</summary>
+    internal struct SumComplex128 : IReducer
+    {
+        public double Re;
+        public double Im;
+
+        public void Add(ReadOnlySpan<byte> items)
+        {
+            ReadOnlySpan<double> v = MemoryMarshal.Cast<byte, double>(items);
+            for (int i = 0; i + 1 < v.Length; i += 2)
+            {
+                Re += v[i];
+                Im += v[i + 1];
+            }
+        }
+    }
+
+    /// <summary>Minimum (NaN-propagating like NumPy) by TensorPrimitives per run.</summary>
+    internal struct MinOf<T> : IReducer where T : unmanaged, INumber<T>
+    {
+        public T Value;
+        public bool Any;
+
+        public void Add(ReadOnlySpan<byte> items)
+        {
+            ReadOnlySpan<T> v = MemoryMarshal.Cast<byte, T>(items);
+            if (v.IsEmpty)
+            {
+                return;
+            }
+            T m = TensorPrimitives.Min(v);
+            Value = Any ? Lesser(Value, m) : m;
+            Any = true;
+        }
+
+        private static T Lesser(T a, T b) => T.IsNaN(a) || T.IsNaN(b) ? (T.IsNaN(a) ? a : b) : T.Min(a, b);
+    }
+
+    /// <summary>Maximum (NaN-propagating like NumPy) by TensorPrimitives per run.</summary>
+    internal struct MaxOf<T> : IReducer where T : unmanaged, INumber<T>
+    {
+        public T Value;
+        public bool Any;
+
+        public void Add(ReadOnlySpan<byte> items)
+        {
+            ReadOnlySpan<T> v = MemoryMarshal.Cast<byte, T>(items);
+            if (v.IsEmpty)
+            {
+                return;
+            }
+            T m = TensorPrimitives.Max(v);
+            Value = Any ? Greater(Value, m) : m;
+            Any = true;
+        }
+
+        private static T Greater(T a, T b) => T.IsNaN(a) || T.IsNaN(b) ? (T.IsNaN(a) ? a : b) : T.Max(a, b);
+    }
+}

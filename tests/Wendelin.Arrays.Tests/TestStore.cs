@@ -1,0 +1,97 @@
+namespace Wendelin.Arrays.Tests;
+
+/// <summary>
+/// A store over one pinned byte array (tests only): every mapping addresses the same bytes, so views alias;
+/// mappings longer than <see cref="ResidentLimit"/> are windowed and reached through Acquire, which lets tests
+/// run the windowed code paths on small arrays.
+/// </summary>
+internal sealed class TestStore : ArrayStore
+{
+    private readonly byte[] _bytes;
+
+    public TestStore(long capacity, int blockSize = 4096, long residentLimit = long.MaxValue)
+    {
+        _bytes = GC.AllocateArray<byte>((int)capacity, pinned: true);
+        BlockSize = blockSize;
+        ResidentLimit = residentLimit;
+    }
+
+    public byte[] Bytes => _bytes;
+
+    public int Maps { get; private set; }
+
+    public int Prefetches { get; private set; }
+
+    public int LiveMappings { get; private set; }
+
+    public override int BlockSize { get; }
+
+    public override long RamBudget => 1L << 30;
+
+    public override long ResidentLimit { get; }
+
+    public override object Identity => this;
+
+    public override ArrayMapping Map(long offset, long length)
+    {
+        if (offset < 0 || length < 1 || offset + length > _bytes.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"{offset}+{length} outside the test store");
+        }
+        Maps++;
+        LiveMappings++;
+        return new Mapping(this, offset, length, length <= ResidentLimit);
+    }
+
+    public override void Prefetch(long offset, long length) => Prefetches++;
+
+    private sealed class Mapping(TestStore store, long offset, long length, bool resident) : ArrayMapping(offset, length)
+    {
+        private bool _disposed;
+
+        public override bool IsResident => resident;
+
+        public override ref byte Start
+        {
+            get
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (!resident)
+                {
+                    throw new InvalidOperationException("windowed test mapping touched without a window");
+                }
+                return ref store._bytes[FileOffset];
+            }
+        }
+
+        public override ArrayWindow Acquire(long offset, long length)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (offset < 0 || length < 0 || offset + length > Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(offset));
+            }
+            return new Window(store, FileOffset + offset, offset);
+        }
+
+        public override void Dispose()
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                store.LiveMappings--;
+            }
+        }
+    }
+
+    private sealed class Window(TestStore store, long fileOffset, long offset) : ArrayWindow
+    {
+        public override long Offset => offset;
+
+        public override ref byte Start => ref store._bytes[fileOffset];
+
+        public override void Dispose()
+        {
+        }
+    }
+}
