@@ -140,11 +140,15 @@ public sealed partial class Connection : IDataManager, ISynchronizer, IDisposabl
     {
         ArgumentNullException.ThrowIfNull(obj);
         EnsureOpen();
-        if (!ReferenceEquals(obj._jar, this) || !obj._hasOid || obj._serial == Tid.Zero)
+        if (!ReferenceEquals(obj._jar, this) || !obj._hasOid)
         {
             return;
         }
         obj.Activate();
+        if (obj._serial == Tid.Zero)
+        {
+            return;
+        }
         EnsureWritable();
         _readCurrent[obj._oid] = obj._serial;
         JoinTransaction();
@@ -425,8 +429,9 @@ public sealed partial class Connection : IDataManager, ISynchronizer, IDisposabl
         foreach (Oid oid in oids)
         {
             Persistent? obj = _cache.Get(oid);
-            if (obj is not null && obj._state is PersistentState.UpToDate or PersistentState.Changed)
+            if (obj is not null)
             {
+                // ghosts hear it too: an array handle may hold pages of a block whose object is a ghost
                 obj.NotifyInvalidate();
                 Ghostify(obj);
             }

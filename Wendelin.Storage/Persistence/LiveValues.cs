@@ -100,7 +100,7 @@ public static partial class LiveValues
                 }
                 return list;
         }
-        // any other IDictionary<K, V>: enumerate KeyValuePair<K, V> through reflection-free boxing
+        // any other IDictionary<K, V>: read each boxed KeyValuePair<K, V> through reflection (rare; not a hot path)
         foreach (object? item in (IEnumerable)dictionary)
         {
             if (item is null)

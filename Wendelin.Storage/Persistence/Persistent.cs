@@ -154,9 +154,10 @@ public abstract class Persistent
     }
 
     /// <summary>
-    /// Called when the object's state is about to be dropped because another transaction changed it or this
-    /// transaction's changes were aborted (not when the cache merely deactivates it). Array files use it to
-    /// drop pages that mirror the object.
+    /// Called at a transaction boundary for every object of the connection (loaded or ghost) that another
+    /// transaction changed, and when this transaction's changes to the object are aborted or rolled back, just
+    /// before its state is dropped; not when the cache merely deactivates it (spec/objects.md OB-5). Array files
+    /// use it to drop pages that mirror the object.
     /// </summary>
     protected virtual void OnInvalidate()
     {
