@@ -14,6 +14,15 @@ public sealed partial class Connection
     void IDataManager.TpcBegin(Transaction transaction)
     {
         EnsureWritable();
+        foreach (IDataManager dm in transaction.Resources)
+        {
+            if (dm is Connection other && !ReferenceEquals(other, this) && ReferenceEquals(other._storage, _storage) && other._storageTransaction is not null)
+            {
+                // the storage commits one transaction at a time: a second TpcBegin would wait for ever
+                throw new InvalidOperationException(
+                    "two connections to the same storage take part in one transaction; use one connection per database and transaction manager");
+            }
+        }
         var metadata = new TransactionMetadata(transaction.User, transaction.Description, transaction.Extension)
         {
             ExtensionBytes = ObjectWriter.ExtensionBytes(transaction.Extension),

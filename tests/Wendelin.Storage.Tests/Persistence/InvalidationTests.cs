@@ -187,6 +187,28 @@ public sealed class InvalidationTests
     }
 
     [Fact]
+    public void One_manager_can_commit_two_databases_but_not_two_connections_of_one()
+    {
+        using Database db1 = NewDb();
+        using Database db2 = NewDb();
+        var tm = new TransactionManager();
+        using Connection c1 = db1.Open(tm);
+        using Connection c2 = db2.Open(tm);
+        c1.Root["x"] = 1L;
+        c2.Root["x"] = 2L;
+        tm.Commit();
+        Assert.Equal(db1.LastTransaction, c1.SnapshotTid);
+        Assert.Equal(db2.LastTransaction, c2.SnapshotTid);
+        using Connection same = db1.Open(tm);
+        c1.Root["y"] = 1L;
+        same.Root["z"] = 1L;
+        Assert.Throws<InvalidOperationException>(tm.Commit);
+        c1.Root["y"] = 2L;
+        tm.Commit();
+        Assert.Equal(2L, c1.Root["y"]);
+    }
+
+    [Fact]
     public void Closing_a_connection_with_changes_is_refused()
     {
         using Database db = NewDb();
