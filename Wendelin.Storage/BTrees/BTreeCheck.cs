@@ -27,6 +27,9 @@ public sealed class BTreeInvariantException : Exception
 /// </summary>
 internal static class BTreeCheck
 {
+    /// <summary>Deeper than this is not a tree grown by insertion (a 500-way tree of this depth holds more than 2^64 keys).</summary>
+    private const int MaxDepth = 16;
+
     public static void Check<TKey, TValue>(TreeBase<TKey, TValue> tree)
     {
         tree.Activate();
@@ -36,12 +39,15 @@ internal static class BTreeCheck
             return;
         }
         Require(tree._firstBucket is not null, "non-empty BTree has no first bucket");
-        Node(tree, isRoot: true, hasLow: false, low: default!, hasHigh: false, high: default!, nextBucket: null, path: "root");
+        var seen = new HashSet<Persistent>(ReferenceEqualityComparer.Instance);
+        Node(tree, isRoot: true, hasLow: false, low: default!, hasHigh: false, high: default!, nextBucket: null, path: "root", seen, 0);
     }
 
     private static void Node<TKey, TValue>(TreeBase<TKey, TValue> node, bool isRoot, bool hasLow, TKey low, bool hasHigh, TKey high,
-        BucketBase<TKey, TValue>? nextBucket, string path)
+        BucketBase<TKey, TValue>? nextBucket, string path, HashSet<Persistent> seen, int depth)
     {
+        Require(depth <= MaxDepth, $"{path}: deeper than {MaxDepth} levels");
+        Require(seen.Add(node), $"{path}: a node appears twice in the tree (a cycle or a shared child)");
         node.Activate();
         BTreeFamily family = node.Family;
         Require(node._len >= 1, $"{path}: interior node with no child");
@@ -69,10 +75,11 @@ internal static class BTreeCheck
             if (child is TreeBase<TKey, TValue> sub)
             {
                 Require(sub.GetType() == node.GetType(), $"{childPath}: child tree of another class");
-                Node(sub, isRoot: false, lo, l, hi, h, after, childPath);
+                Node(sub, isRoot: false, lo, l, hi, h, after, childPath, seen, depth + 1);
             }
             else
             {
+                Require(seen.Add(child!), $"{childPath}: a bucket appears twice in the tree");
                 Bucket((BucketBase<TKey, TValue>)child!, family, lo, l, hi, h, after, childPath);
             }
         }

@@ -2,6 +2,14 @@ using Wendelin.Storage.Persistence;
 
 namespace Wendelin.Storage.BTrees;
 
+/// <summary>Non-generic access to a tree's invariant check and size (tools, fuzzing).</summary>
+internal interface ICheckedTree
+{
+    void CheckTree();
+
+    int CountItems();
+}
+
 /// <summary>
 /// An interior node of a BTree (Python's <c>BTree</c> and <c>TreeSet</c>, spec/objects.md OB-40..OB-44): children
 /// (sub-trees of the same class, or buckets) separated by keys, and the first bucket of its subtree. The insert,
@@ -9,7 +17,7 @@ namespace Wendelin.Storage.BTrees;
 /// its midpoint when it grows past the family's leaf size, an interior node when it grows past the interior size,
 /// and the root when it reaches twice that; deletion removes empty buckets and nodes but never rebalances.
 /// </summary>
-public abstract class TreeBase<TKey, TValue> : Persistent
+public abstract class TreeBase<TKey, TValue> : Persistent, ICheckedTree
 {
     internal TKey[] _keys = [];
     internal Persistent[] _children = [];
@@ -317,6 +325,20 @@ public abstract class TreeBase<TKey, TValue> : Persistent
             return t.LastBucket();
         }
         return (BucketBase<TKey, TValue>)child;
+    }
+
+    void ICheckedTree.CheckTree() => BTreeCheck.Check(this);
+
+    int ICheckedTree.CountItems()
+    {
+        Activate();
+        int n = 0;
+        for (BucketBase<TKey, TValue>? b = _firstBucket; b is not null; b = b._next)
+        {
+            b.Activate();
+            n += b._count;
+        }
+        return n;
     }
 
     /// <summary>Removes every item: the tree becomes empty (state None).</summary>

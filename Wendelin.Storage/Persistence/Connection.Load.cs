@@ -88,7 +88,12 @@ public sealed partial class Connection
         }
         if (module is null)
         {
-            return Get(oid);
+            // a reference without class (the target's class has new-args): read the class from its record and
+            // make a ghost, as ZODB does; the state is loaded on first use (no recursion through references)
+            (ReadOnlyMemory<byte> data, _) = LoadRecord(oid);
+            ZodbRecord record = _reader.ReadRecord(oid, data);
+            module = record.Module ?? "";
+            name = record.Name ?? "";
         }
         obj = Instantiate(oid, module, name);
         _cache.Add(obj);
