@@ -183,7 +183,7 @@ public sealed partial class Connection
     {
         if (obj is GenericPersistent g)
         {
-            if (g.ClassMetadata is PickleValue raw)
+            if (g.ClassMetadata is { } raw)
             {
                 return raw;
             }

@@ -28,7 +28,7 @@ public sealed class GenericPersistent : Persistent
     public string ClassName => Module + "." + Name;
 
     /// <summary>The class part of the record as loaded (a pickle value), written back verbatim; null until loaded.</summary>
-    internal object? ClassMetadata { get; set; }
+    public Pickle.PickleValue? ClassMetadata { get; internal set; }
 
     /// <summary>True when the record's class part carried new-args (then references to it are bare oids).</summary>
     internal bool HadNewArgs { get; set; }
