@@ -54,16 +54,18 @@ public sealed class ConcurrencyModelTests(ITestOutputHelper output)
             (2, Gen.Constant((Op)new CheckOp(c))))
         select op;
 
-    [Fact]
-    public void Three_connections_on_three_threads_agree_with_the_model()
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("filestorage")]
+    public void Three_connections_on_three_threads_agree_with_the_model(string storageKind)
     {
-        int seed = Seeds.Announce(output, nameof(Three_connections_on_three_threads_agree_with_the_model));
-        Config config = Config.QuickThrowOnFailure.WithMaxTest(60)
+        int seed = Seeds.Announce(output, nameof(Three_connections_on_three_threads_agree_with_the_model) + " " + storageKind);
+        Config config = Config.QuickThrowOnFailure.WithMaxTest(40)
             .WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd((ulong)seed), FSharpOption<int>.None)));
         int conflicts = 0, commits = 0;
         Prop.ForAll(Gen.ListOf(OpGen(), 120).Select(l => l.ToArray()).ToArbitrary(), ops =>
         {
-            (int c, int k) = Run(ops);
+            (int c, int k) = Run(ops, storageKind == "memory" ? new MemoryStorage() : Fs.FileStorage.OpenInMemory());
             commits += c;
             conflicts += k;
         }).Check(config);
@@ -84,9 +86,8 @@ public sealed class ConcurrencyModelTests(ITestOutputHelper output)
 
     private sealed record Commit(int Conn, bool Map, HashSet<string> TreeKeys, bool Tree);
 
-    private static (int Commits, int Conflicts) Run(Op[] ops)
+    private static (int Commits, int Conflicts) Run(Op[] ops, IStorage storage)
     {
-        var storage = new MemoryStorage();
         using var db = new Database(storage);
         using (Connection setup = db.Open())
         {
