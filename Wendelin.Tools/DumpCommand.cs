@@ -63,9 +63,9 @@ internal static class DumpCommand
             int j = 0;
             foreach (DataRecord r in t.Records)
             {
-                byte[]? data = r.ReadData();
-                string size = data is null ? "" : string.Create(CultureInfo.InvariantCulture, $" size={data.Length}");
-                string cls = data is null ? "undo or abort of object creation" : ClassName(data) ?? "?";
+                ReadOnlyMemory<byte>? data = r.ReadData();
+                string size = data is not { } d ? "" : string.Create(CultureInfo.InvariantCulture, $" size={d.Length}");
+                string cls = data is not { } p ? "undo or abort of object creation" : ClassName(p) ?? "?";
                 string bp = r.DataTxn is Tid dt ? $" bp={dt}" : "";
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  data #{j:D5} oid={r.Oid.Value:x16}{size} class={cls}{bp}"));
                 j++;
@@ -111,7 +111,7 @@ internal static class DumpCommand
 
     private static JsonObject RecordJson(DataRecord r)
     {
-        byte[]? data = r.ReadData();
+        ReadOnlyMemory<byte>? data = r.ReadData();
         var o = new JsonObject
         {
             ["oid"] = r.Oid.ToString(),
@@ -120,16 +120,16 @@ internal static class DumpCommand
             ["prev"] = r.Prev,
             ["tloc"] = r.Tloc,
             ["plen"] = r.DataLength,
-            ["data_sha256"] = r.DataLength > 0 ? Sha256(data!) : null,
+            ["data_sha256"] = r.DataLength > 0 ? Sha256(data!.Value.Span) : null,
         };
         if (r.BackPointer is long back)
         {
             o["back"] = back;
-            o["resolved_data_sha256"] = data is null ? null : Sha256(data);
-            o["resolved_plen"] = data is null ? null : data.Length;
+            o["resolved_data_sha256"] = data is { } d ? Sha256(d.Span) : null;
+            o["resolved_plen"] = data is { } e ? e.Length : null;
             o["creation_undone"] = data is null;
         }
-        o["class"] = data is null ? null : ClassName(data);
+        o["class"] = data is { } p ? ClassName(p) : null;
         return o;
     }
 
@@ -229,7 +229,7 @@ internal static class DumpCommand
             ? new JsonObject { ["text"] = Encoding.UTF8.GetString(bytes) }
             : new JsonObject { ["hex"] = Convert.ToHexStringLower(bytes) };
 
-    private static string? ClassName(byte[] data)
+    private static string? ClassName(ReadOnlyMemory<byte> data)
     {
         try
         {

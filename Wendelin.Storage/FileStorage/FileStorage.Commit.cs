@@ -80,12 +80,15 @@ public sealed partial class FileStorage
         }
         BumpMaxOid(oid);
         long prev = 0;
-        if (TryGetPosition(oid, out long current, out long end))
+        if (TryGetPosition(oid, out long current, out long end, out Tid committed))
         {
-            DataHeader committed = ReadDataHeader(current, end, oid);
-            if (committed.Tid != serial)
+            if (committed == Tid.Zero)
             {
-                throw new ConflictException(oid, committed.Tid, serial);
+                committed = ReadDataHeader(current, end, oid).Tid;
+            }
+            if (committed != serial)
+            {
+                throw new ConflictException(oid, committed, serial);
             }
             prev = current;
         }
@@ -208,7 +211,7 @@ public sealed partial class FileStorage
             }
             foreach (KeyValuePair<ulong, long> kv in txn.Positions)
             {
-                _index.Set(new Oid(kv.Key), kv.Value);
+                _index.Set(new Oid(kv.Key), kv.Value, txn.Tid);
             }
             _end = txn.EndPosition;
             _lastTid = txn.Tid;

@@ -181,12 +181,15 @@ public sealed partial class FileStorage
             return;
         }
         byte[] content;
+        long savedEnd;
         _state.EnterReadLock();
         try
         {
+            savedEnd = _end;
             if (_end >= IndexMaxPosition || _end < IndexMinimumPosition)
             {
                 _fs.Delete(IndexPath); // nothing worth saving, and an old index must not outlive a new file
+                _indexSavedAt = _end;
                 return;
             }
             content = EncodeIndex(_index, _end);
@@ -208,6 +211,7 @@ public sealed partial class FileStorage
                 f.FlushDurable();
             }
             _fs.Replace(temp, IndexPath);
+            _indexSavedAt = savedEnd;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or StorageException)
         {

@@ -103,7 +103,11 @@ public sealed partial class FileStorage
             double seconds = lastTid.TimeTime - now.TimeTime;
             Log($"database records {seconds:0} seconds in the future (last tid {lastTid}); new tids continue after it");
         }
-        if (!IsReadOnly && _options.SaveIndex && (!IndexLoaded || scanned > 0))
+        if (IndexLoaded && scanned == 0)
+        {
+            _indexSavedAt = end;
+        }
+        else if (!IsReadOnly && _options.SaveIndex)
         {
             TrySaveIndex();
         }
@@ -147,7 +151,7 @@ public sealed partial class FileStorage
             }
             foreach (RecordLocation r in records)
             {
-                index.Set(r.Oid, r.Position);
+                index.Set(r.Oid, r.Position, h.Tid);
             }
             records.Clear();
             last = h.Tid;

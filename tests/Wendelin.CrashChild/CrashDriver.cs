@@ -137,8 +137,8 @@ public static class CrashDriver
             var signature = new List<string>();
             foreach (DataRecord r in t.Records)
             {
-                byte[] data = r.ReadData() ?? throw new InvalidOperationException($"kill {kill}: record without data at {r.Position}");
-                signature.Add($"{r.Oid}:{Hash(data)}");
+                ReadOnlyMemory<byte> data = r.ReadData() ?? throw new InvalidOperationException($"kill {kill}: record without data at {r.Position}");
+                signature.Add($"{r.Oid}:{Hash(data.Span)}");
                 records++;
             }
             if (acknowledged.TryGetValue(t.Tid, out string? expected))

@@ -413,6 +413,38 @@ public sealed class CommitTests
     }
 
     [Fact]
+    public void An_iterator_does_not_see_transactions_committed_after_it_was_created() // checklist 70
+    {
+        using var fs = Fs.FileStorage.OpenInMemory();
+        Tid first = Commit(fs, (Oid.Root, Tid.Zero, "a"));
+        IEnumerable<TransactionRecord> iterator = fs.Iterator();
+        Commit(fs, (Oid.Root, first, "b"));
+        Assert.Equal([first], iterator.Select(t => t.Tid));
+        Assert.Equal(2, fs.Iterator().Count());
+    }
+
+    [Fact]
+    public void Tids_in_the_future_are_reported_at_open_and_new_tids_follow_them() // checklist 92, FS-O6
+    {
+        using var dir = new TempDirectory("future");
+        string path = dir.File("f.fs");
+        Tid future = Tid.FromDateTime(DateTime.UtcNow.AddDays(2));
+        using (var fs = Fs.FileStorage.Open(path))
+        {
+            StorageTransaction t = fs.TpcBegin(new TransactionMetadata(), future);
+            fs.Store(t, Oid.Root, Tid.Zero, Data("x"));
+            fs.TpcVote(t);
+            fs.TpcFinish(t);
+        }
+        using (var fs = Fs.FileStorage.Open(path))
+        {
+            Assert.Contains(fs.OpenLog, m => m.Contains("seconds in the future", StringComparison.Ordinal));
+            Tid next = Commit(fs, (Oid.Root, future, "y"));
+            Assert.True(next > future);
+        }
+    }
+
+    [Fact]
     public void Tids_strictly_increase_across_fast_commits()
     {
         using var fs = Fs.FileStorage.OpenInMemory();

@@ -108,6 +108,29 @@ public sealed class IndexFileTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_large_index_of_thousands_of_prefixes_saves_and_restores() // checklist 101
+    {
+        var mem = new MemoryFileSystem();
+        const string path = "/index/large.fs";
+        using (var fs = Fs.FileStorage.Open(path, new FileStorageOptions(), mem))
+        {
+            StorageTransaction t = fs.TpcBegin(new TransactionMetadata());
+            for (ulong i = 0; i < 5000; i++)
+            {
+                fs.Store(t, new Oid((i << 16) | (i & 0xFF)), Tid.Zero, new[] { (byte)i });
+                fs.Store(t, new Oid((i << 16) | 0xFFFF), Tid.Zero, new[] { (byte)(i + 1) });
+            }
+            fs.TpcVote(t);
+            fs.TpcFinish(t);
+        }
+        using var reopened = Fs.FileStorage.Open(path, new FileStorageOptions { ReadOnly = true }, mem);
+        Assert.True(reopened.IndexLoaded);
+        Assert.Equal(10_000, reopened.ObjectCount);
+        Assert.True(reopened.CopyIndex().ContentEquals(reopened.RebuildIndex()));
+        Assert.Equal(new byte[] { 77 & 0xFF }, reopened.Load(new Oid((77UL << 16) | 77)).Data.ToArray());
+    }
+
+    [Fact]
     public void Transactions_appended_after_the_index_was_saved_are_scanned()
     {
         var mem = new MemoryFileSystem();
