@@ -228,7 +228,7 @@ public class FileStorageFormatException : Format.CorruptRecordException
 
 /// <summary>
 /// The data file's <c>NAME.lock</c> is held by another opener, in this or another process (zc.lockfile
-/// <c>LockError</c>; spec/filestorage.md FS-L1).
+/// <c>LockError</c>; spec/filestorage.md FS-O3).
 /// </summary>
 public class LockException : FileStorageException
 {

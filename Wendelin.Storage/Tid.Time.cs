@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Wendelin.Storage;
 
-// The timestamp part of Tid: ZODB's TimeStamp (spec/filestorage.md §2, FS-T1..FS-T5).
+// The timestamp part of Tid: ZODB's TimeStamp (spec/filestorage.md §3, FS-T1..FS-T5).
 //
 // High 32 bits: minutes since 1900-01-01 00:00 in a calendar where every month has 31 days.
 // Low 32 bits:  seconds within that minute in units of 60/2^32 s, truncated.
@@ -60,7 +60,7 @@ public readonly partial record struct Tid
         return new Tid((minutes << 32) | fraction);
     }
 
-    /// <summary>The tid of a time given as float seconds since the Unix epoch (ZODB's pack-time conversion, §2.5).</summary>
+    /// <summary>The tid of a time given as float seconds since the Unix epoch (ZODB's pack-time conversion).</summary>
     public static Tid FromUnixTime(double seconds)
     {
         if (double.IsNaN(seconds) || double.IsInfinity(seconds))

@@ -15,6 +15,8 @@ internal static class Cli
     {
         var root = new RootCommand(
             "wendelin: out-of-core arrays in ZODB FileStorage databases, and the operator's tools for them.");
+        root.Add(DumpCommand.Create());
+        root.Add(TailCommand.Create());
         return root;
     }
 }

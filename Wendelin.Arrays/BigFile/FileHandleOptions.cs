@@ -49,6 +49,15 @@ public sealed class FileHandleOptions
     /// <summary>How to find written pages; <see cref="DirtyTracking.Auto"/> by default.</summary>
     public DirtyTracking DirtyTracking { get; init; }
 
+    /// <summary>
+    /// True (default): <see cref="FileHandle.Prefetch"/> and the loading of a resident view's blocks call
+    /// <see cref="IBlockFile.LoadBlock"/> from thread-pool threads, in parallel with each other and with the caller.
+    /// Set false for a block file that must only be called from the threads that use the handle (for example one
+    /// reading through a single-threaded database connection): Prefetch then does nothing and views load on the
+    /// calling thread (spec/bigfile.md BF-11).
+    /// </summary>
+    public bool LoadInBackground { get; init; } = true;
+
     /// <summary>Folder of the scratch file that receives dirty pages beyond the budget; the system temp folder by default.</summary>
     public string? ScratchDirectory { get; init; }
 }

@@ -6,9 +6,9 @@ namespace Wendelin.Arrays.BigFile;
 /// A block file over an OS file (upstream's BigFile_File, spec/bigfile.md BF-42): block <c>b</c> is the bytes at
 /// <c>b × BlockSize</c>. Loading past the end of the file reads zeros (upstream fails on a short read); storing
 /// writes the block back, growing the file. Not transactional: for tests and benchmarks. Thread-safe
-/// (positional I/O).
+/// (positional I/O). Opened without an access-pattern hint so the kernel's read-ahead serves streaming scans.
 /// </summary>
-public sealed class OsBlockFile : IBlockFile, IDisposable
+public sealed class OsBlockFile : IBlockFile, IWholeBlockLoader, IDisposable
 {
     private readonly FileStream _stream;
     private readonly SafeFileHandle _handle;
@@ -20,8 +20,8 @@ public sealed class OsBlockFile : IBlockFile, IDisposable
         BlockSize = blockSize;
         Path = path;
         _stream = writable
-            ? new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite, 1, FileOptions.RandomAccess)
-            : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.RandomAccess);
+            ? new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite, 1, FileOptions.None)
+            : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
         _handle = _stream.SafeFileHandle;
     }
 
@@ -45,7 +45,8 @@ public sealed class OsBlockFile : IBlockFile, IDisposable
             int n = RandomAccess.Read(_handle, buffer[done..], at + done);
             if (n <= 0)
             {
-                break; // past the end: the rest stays zero (a hole)
+                buffer[done..].Clear(); // past the end: zeros (a hole)
+                break;
             }
             done += n;
         }

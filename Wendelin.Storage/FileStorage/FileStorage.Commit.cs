@@ -36,7 +36,7 @@ public sealed partial class FileStorage
         }
         byte[] user = Encoding.UTF8.GetBytes(metadata.User ?? "");
         byte[] description = Encoding.UTF8.GetBytes(metadata.Description ?? "");
-        byte[] extension = EncodeExtension(metadata);
+        byte[] extension = ExtensionCodec.Encode(metadata);
         CheckMetadataLength(user.Length, "user name too long");
         CheckMetadataLength(description.Length, "description too long");
         CheckMetadataLength(extension.Length, "too much extension data");
@@ -57,7 +57,14 @@ public sealed partial class FileStorage
             }
             else
             {
-                chosen = Tid.Now().LaterThan(_clock > last ? _clock : last);
+                try
+                {
+                    chosen = Tid.Now().LaterThan(_clock > last ? _clock : last);
+                }
+                catch (OverflowException e)
+                {
+                    throw new FileStorageException($"{Name}: no tid is later than the last one, {last}", e);
+                }
             }
             _clock = chosen;
             var txn = new FsTransaction(this, metadata, chosen, status, user, description, extension, end, _options.SpillThreshold);
@@ -80,12 +87,15 @@ public sealed partial class FileStorage
         }
         BumpMaxOid(oid);
         long prev = 0;
-        if (TryGetPosition(oid, out long current, out long end))
+        if (TryGetPosition(oid, out long current, out long end, out Tid committed))
         {
-            DataHeader committed = ReadDataHeader(current, end, oid);
-            if (committed.Tid != serial)
+            if (committed == Tid.Zero)
             {
-                throw new ConflictException(oid, committed.Tid, serial);
+                committed = ReadDataHeader(current, end, oid).Tid;
+            }
+            if (committed != serial)
+            {
+                throw new ConflictException(oid, committed, serial);
             }
             prev = current;
         }
@@ -208,7 +218,7 @@ public sealed partial class FileStorage
             }
             foreach (KeyValuePair<ulong, long> kv in txn.Positions)
             {
-                _index.Set(new Oid(kv.Key), kv.Value);
+                _index.Set(new Oid(kv.Key), kv.Value, txn.Tid);
             }
             _end = txn.EndPosition;
             _lastTid = txn.Tid;

@@ -5,7 +5,7 @@ using Wendelin.Storage.Format;
 
 namespace Wendelin.Storage.Fs;
 
-// Transaction and record iteration (spec/filestorage.md §6.7, FS-L9).
+// Transaction and record iteration (spec/filestorage.md §6, FS-L4, FS-L9).
 public sealed partial class FileStorage
 {
     /// <summary>
@@ -32,17 +32,120 @@ public sealed partial class FileStorage
         return Iterate(null, null, position, end);
     }
 
+    /// <summary>
+    /// The committed transactions from the last one backwards (walking the trailers, FS-3), as of now: what
+    /// <c>fstail</c> and undo logs read without scanning the whole file.
+    /// </summary>
+    public IEnumerable<TransactionRecord> IterateBackward()
+    {
+        ThrowIfUnusable();
+        (long end, _) = Snapshot();
+        return Backward(end);
+    }
+
+    private IEnumerable<TransactionRecord> Backward(long end)
+    {
+        using var window = new FileWindow(_file, end, 64 << 10);
+        var records = new List<RecordLocation>();
+        long pos = end;
+        while (pos > FileHeader.DataStart)
+        {
+            long tpos = PreviousTransaction(window, pos);
+            records.Clear();
+            if (TxnScanner.Validate(window, tpos, out TxnHeader h, records) is FormatError e)
+            {
+                throw Corrupt(e);
+            }
+            if (h.NextPosition(tpos) != pos || !h.IsFinished)
+            {
+                throw Corrupt(new FormatError(RecordKind.Transaction, tpos, "redundant length leads to a finished transaction",
+                    string.Create(CultureInfo.InvariantCulture, $"trailer before {pos} leads to {tpos}, which ends at {h.NextPosition(tpos)} with status 0x{(byte)h.Status:x2}")));
+            }
+            if (h.Status != TransactionStatus.Undone)
+            {
+                yield return MakeRecord(window, h, tpos, records, end);
+            }
+            pos = tpos;
+        }
+    }
+
+    /// <summary>Transactions up to this size are read whole by the iterator, so their records need no more I/O.</summary>
+    private const int InMemoryTransactionLimit = 8 << 20;
+
+    /// <summary>
+    /// The bytes of the transaction at <paramref name="pos"/> (header to trailer) when its header is readable, its
+    /// length fits the data and it is at most <see cref="InMemoryTransactionLimit"/>; else null (then it is checked
+    /// and read through the window).
+    /// </summary>
+    private static byte[]? ReadWholeTransaction(FileWindow window, long pos, long end)
+    {
+        ReadOnlySpan<byte> hb = window.Read(pos, TxnHeader.Size);
+        if (hb.Length < TxnHeader.Size)
+        {
+            return null;
+        }
+        TxnHeader h = TxnHeader.Parse(hb);
+        if (h.CheckBounds(pos, end) is not null || (long)h.Length + TxnHeader.TrailerSize > InMemoryTransactionLimit)
+        {
+            return null;
+        }
+        int size = (int)h.Length + TxnHeader.TrailerSize;
+        byte[] whole = window.ReadCopy(pos, size);
+        return whole.Length == size ? whole : null;
+    }
+
+    private TransactionRecord MakeRecord(FileWindow window, TxnHeader h, long pos, List<RecordLocation> records, long end, byte[]? whole = null)
+    {
+        var positions = new long[records.Count];
+        for (int i = 0; i < positions.Length; i++)
+        {
+            positions[i] = records[i].Position;
+        }
+        if (whole is null && (long)h.Length + TxnHeader.TrailerSize <= InMemoryTransactionLimit)
+        {
+            whole = window.ReadCopy(pos, (int)h.Length + TxnHeader.TrailerSize);
+        }
+        if (whole is not null && whole.Length == (long)h.Length + TxnHeader.TrailerSize)
+        {
+            return new TransactionRecord(this, h, pos, whole, whole.AsMemory(TxnHeader.Size, h.HeaderLength - TxnHeader.Size), positions, end);
+        }
+        byte[] meta = window.Read(pos + TxnHeader.Size, h.HeaderLength - TxnHeader.Size).ToArray();
+        return new TransactionRecord(this, h, pos, null, meta, positions, end);
+    }
+
+    /// <summary>The bytes of a transaction's data records, <c>[pos + hlen, pos + tlen)</c> (what <c>fstail</c> hashes).</summary>
+    internal byte[] ReadRecordArea(TransactionRecord t)
+    {
+        long size = (long)t.Length - t.HeaderLength;
+        if (size > Array.MaxLength)
+        {
+            throw new FileStorageException($"{Name}: transaction {t.Tid} is too large to read whole ({size} bytes)");
+        }
+        byte[] b = GC.AllocateUninitializedArray<byte>((int)size);
+        if (_file.ReadAt(t.Position + t.HeaderLength, b) < b.Length)
+        {
+            throw Corrupt(new FormatError(RecordKind.Transaction, t.Position, "transaction fits in the file", "end of file inside its records"));
+        }
+        return b;
+    }
+
     private IEnumerable<TransactionRecord> Iterate(Tid? start, Tid? stop, long? startPosition, long end)
     {
         using var window = new FileWindow(_file, end);
         long pos = startPosition ?? (start is Tid s ? FindStart(window, s, end) : FileHeader.DataStart);
         var records = new List<RecordLocation>();
+        TxnHeader h;
         while (pos < end)
         {
             records.Clear();
-            if (TxnScanner.Validate(window, pos, out TxnHeader h, records) is FormatError e)
+            byte[]? whole = ReadWholeTransaction(window, pos, end);
+            using (FileWindow? inMemory = whole is null ? null : FileWindow.OverBytes(whole, pos))
             {
-                throw Corrupt(e);
+                if (TxnScanner.Validate(inMemory ?? window, pos, out TxnHeader checkedHeader, records) is FormatError e)
+                {
+                    throw Corrupt(e);
+                }
+                h = checkedHeader;
             }
             if (!h.IsFinished)
             {
@@ -56,13 +159,7 @@ public sealed partial class FileStorage
             long next = h.NextPosition(pos);
             if (h.Status != TransactionStatus.Undone)
             {
-                byte[] meta = window.Read(pos + TxnHeader.Size, h.HeaderLength - TxnHeader.Size).ToArray();
-                var positions = new long[records.Count];
-                for (int i = 0; i < positions.Length; i++)
-                {
-                    positions[i] = records[i].Position;
-                }
-                yield return new TransactionRecord(this, h, pos, meta, positions, end);
+                yield return MakeRecord(window, h, pos, records, end, whole);
             }
             pos = next;
         }
@@ -135,166 +232,58 @@ public sealed partial class FileStorage
         return new Tid(BinaryPrimitives.ReadUInt64BigEndian(b));
     }
 
-    /// <summary>Reads the record at <paramref name="pos"/> of the transaction at <paramref name="tpos"/> for the iterator.</summary>
-    internal DataRecord ReadRecord(long pos, long tpos, long end)
+    /// <summary>
+    /// The record at <paramref name="pos"/> of the transaction at <paramref name="tpos"/> for the iterator: parsed
+    /// from <paramref name="txnBytes"/> (the whole transaction, already validated) when given, else read.
+    /// </summary>
+    internal DataRecord ReadRecord(long pos, long tpos, long end, ReadOnlyMemory<byte> txnBytes)
     {
-        Span<byte> b = stackalloc byte[DataHeader.Size];
-        if (_file.ReadAt(pos, b) < DataHeader.Size)
+        DataHeader h;
+        long back = 0;
+        ReadOnlyMemory<byte> payload = default;
+        if (!txnBytes.IsEmpty)
         {
-            throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record lies in the committed data", "end of file"));
+            ReadOnlySpan<byte> b = txnBytes.Span[(int)(pos - tpos)..];
+            h = DataHeader.Parse(b);
+            if (h.IsBackPointer)
+            {
+                back = DataHeader.ReadBackPointer(b[DataHeader.Size..]);
+            }
+            else
+            {
+                payload = txnBytes.Slice((int)(pos - tpos) + DataHeader.Size, (int)h.DataLength);
+            }
         }
-        DataHeader h = DataHeader.Parse(b);
-        if (h.Check(pos, end, tpos, null) is FormatError e)
+        else
         {
-            throw Corrupt(e);
+            Span<byte> b = stackalloc byte[DataHeader.Size];
+            if (_file.ReadAt(pos, b) < DataHeader.Size)
+            {
+                throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record lies in the committed data", "end of file"));
+            }
+            h = DataHeader.Parse(b);
+            if (h.Check(pos, end, tpos, null) is FormatError e)
+            {
+                throw Corrupt(e);
+            }
+            back = h.IsBackPointer ? ReadBackPointer(pos) : 0;
         }
-        long back = h.IsBackPointer ? ReadBackPointer(pos) : 0;
         Tid? dataTxn = null;
         if (back != 0)
         {
             dataTxn = ReadDataHeader(back, end, h.Oid).Tid;
         }
-        return new DataRecord(this, h.Oid, h.Tid, pos, h.Prev, h.Tloc, h.DataLength, h.IsBackPointer ? back : null, dataTxn, end);
+        return new DataRecord(this, h.Oid, h.Tid, pos, h.Prev, h.Tloc, h.DataLength, h.IsBackPointer ? back : null, dataTxn, end, payload);
     }
 
-    internal byte[]? ReadRecordData(DataRecord record)
+    internal ReadOnlyMemory<byte>? ReadRecordData(DataRecord record)
     {
         DataHeader h = ReadDataHeader(record.Position, record.End, record.Oid);
-        return ReadData(h, record.Position, record.End, out _);
-    }
-}
-
-/// <summary>
-/// One committed transaction as the iterator found it: header fields, metadata bytes as stored, and its data
-/// records (read when <see cref="Records"/> is first used; the list can be enumerated any number of times).
-/// </summary>
-public sealed class TransactionRecord
-{
-    private readonly FileStorage _storage;
-    private readonly long[] _recordPositions;
-    private readonly long _end;
-    private IReadOnlyList<DataRecord>? _records;
-
-    internal TransactionRecord(FileStorage storage, TxnHeader header, long position, byte[] metadata, long[] recordPositions, long end)
-    {
-        _storage = storage;
-        _recordPositions = recordPositions;
-        _end = end;
-        Tid = header.Tid;
-        Status = header.Status;
-        Position = position;
-        Length = header.Length;
-        HeaderLength = header.HeaderLength;
-        User = metadata.AsMemory(0, header.UserLength);
-        Description = metadata.AsMemory(header.UserLength, header.DescriptionLength);
-        ExtensionBytes = metadata.AsMemory(header.UserLength + header.DescriptionLength, header.ExtensionLength);
-    }
-
-    public Tid Tid { get; }
-
-    public TransactionStatus Status { get; }
-
-    /// <summary>Position of the transaction header.</summary>
-    public long Position { get; }
-
-    /// <summary>tlen: the length without the 8-byte trailer.</summary>
-    public ulong Length { get; }
-
-    /// <summary>hlen: header plus metadata; the first record starts at <see cref="Position"/> + this.</summary>
-    public int HeaderLength { get; }
-
-    public ReadOnlyMemory<byte> User { get; }
-
-    public ReadOnlyMemory<byte> Description { get; }
-
-    /// <summary>The extension exactly as stored: a pickled dict, or empty.</summary>
-    public ReadOnlyMemory<byte> ExtensionBytes { get; }
-
-    /// <summary><see cref="User"/> as UTF-8 text (invalid sequences replaced).</summary>
-    public string UserText => Encoding.UTF8.GetString(User.Span);
-
-    /// <summary><see cref="Description"/> as UTF-8 text (invalid sequences replaced).</summary>
-    public string DescriptionText => Encoding.UTF8.GetString(Description.Span);
-
-    /// <summary>Positions of the data records, in file order.</summary>
-    public IReadOnlyList<long> RecordPositions => _recordPositions;
-
-    /// <summary>The data records in file order.</summary>
-    public IReadOnlyList<DataRecord> Records
-    {
-        get
+        byte[]? data = ReadData(h, record.Position, record.End, out _);
+        if (data is null)
         {
-            IReadOnlyList<DataRecord>? r = _records;
-            if (r is null)
-            {
-                var list = new DataRecord[_recordPositions.Length];
-                for (int i = 0; i < list.Length; i++)
-                {
-                    list[i] = _storage.ReadRecord(_recordPositions[i], Position, _end);
-                }
-                _records = r = list;
-            }
-            return r;
+            return null;
         }
+        return new ReadOnlyMemory<byte>(data);
     }
-
-    public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"transaction {Tid} at {Position} ({_recordPositions.Length} records)");
-}
-
-/// <summary>
-/// One data record: its header fields, the backpointer when it has no payload, and (ZODB's <c>data_txn</c>) the
-/// tid of the record that backpointer points to directly. <see cref="ReadData"/> reads the payload, following
-/// backpointers.
-/// </summary>
-public sealed class DataRecord
-{
-    private readonly FileStorage _storage;
-
-    internal DataRecord(FileStorage storage, Oid oid, Tid tid, long position, long prev, long tloc, ulong dataLength,
-        long? backPointer, Tid? dataTxn, long end)
-    {
-        _storage = storage;
-        Oid = oid;
-        Tid = tid;
-        Position = position;
-        Prev = prev;
-        Tloc = tloc;
-        DataLength = dataLength;
-        BackPointer = backPointer;
-        DataTxn = dataTxn;
-        End = end;
-    }
-
-    public Oid Oid { get; }
-
-    public Tid Tid { get; }
-
-    public long Position { get; }
-
-    /// <summary>Position of the object's previous record, 0 if none.</summary>
-    public long Prev { get; }
-
-    /// <summary>Position of the enclosing transaction.</summary>
-    public long Tloc { get; }
-
-    /// <summary>plen: the stored payload length (0 for a backpointer record).</summary>
-    public ulong DataLength { get; }
-
-    /// <summary>The backpointer when the record has no payload (0 = no data: deletion or creation undone), else null.</summary>
-    public long? BackPointer { get; }
-
-    /// <summary>For a backpointer record, the tid of the record it points to; else null.</summary>
-    public Tid? DataTxn { get; }
-
-    /// <summary>True when this revision has no data (null backpointer: deleted, or its creation undone).</summary>
-    public bool IsDeletion => BackPointer == 0;
-
-    internal long End { get; }
-
-    /// <summary>The revision's payload, following backpointers; null when it has none.</summary>
-    public byte[]? ReadData() => _storage.ReadRecordData(this);
-
-    public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"record {Oid} {Tid} at {Position} plen {DataLength}");
 }

@@ -144,6 +144,24 @@ public sealed partial class FileStorage
     }
 
     /// <summary>
+    /// Every indexed oid with the position of its current record (which may be a deletion), in oid order: what
+    /// dump and verify tools walk.
+    /// </summary>
+    public IReadOnlyList<(Oid Oid, long Position)> CurrentRecords()
+    {
+        ThrowIfUnusable();
+        _state.EnterReadLock();
+        try
+        {
+            return [.. _index.Entries()];
+        }
+        finally
+        {
+            _state.ExitReadLock();
+        }
+    }
+
+    /// <summary>
     /// The last <paramref name="count"/> transactions as (tid, oids in record order), oldest first (ZODB
     /// <c>lastInvalidations</c>, FS-L8).
     /// </summary>

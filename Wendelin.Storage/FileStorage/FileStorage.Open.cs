@@ -103,7 +103,11 @@ public sealed partial class FileStorage
             double seconds = lastTid.TimeTime - now.TimeTime;
             Log($"database records {seconds:0} seconds in the future (last tid {lastTid}); new tids continue after it");
         }
-        if (!IsReadOnly && _options.SaveIndex && (!IndexLoaded || scanned > 0))
+        if (IndexLoaded && scanned == 0)
+        {
+            _indexSavedAt = end;
+        }
+        else if (!IsReadOnly && _options.SaveIndex)
         {
             TrySaveIndex();
         }
@@ -147,7 +151,7 @@ public sealed partial class FileStorage
             }
             foreach (RecordLocation r in records)
             {
-                index.Set(r.Oid, r.Position);
+                index.Set(r.Oid, r.Position, h.Tid);
             }
             records.Clear();
             last = h.Tid;
@@ -165,11 +169,12 @@ public sealed partial class FileStorage
     /// </summary>
     private void RecoverTail(long pos, Tid last, long length, FormatError error)
     {
-        if (FindCommittedTransaction(pos + 1, last, length) is (long found, Tid tid))
+        if (FindCommittedTransaction(pos + 1, last, length) is (long found, Tid tid, long shift))
         {
+            string moved = shift == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $" (written at {found - shift}: bytes were inserted or deleted before it)");
             throw new CorruptRecordException(Name, error.Position, error.Kind, error.Check,
                 string.Create(CultureInfo.InvariantCulture,
-                    $"{error.Detail}; the transaction at {pos} is damaged, yet a valid committed transaction {tid} follows at {found} ({found - pos} bytes after it, {length - found} bytes before the end): damage in the middle of the file, refusing to cut committed transactions"));
+                    $"{error.Detail}; the transaction at {pos} is damaged, yet a valid committed transaction {tid} follows at {found}{moved} ({found - pos} bytes after it, {length - found} bytes before the end): damage in the middle of the file, refusing to cut committed transactions"));
         }
         long cut = length - pos;
         if (IsReadOnly)
@@ -221,10 +226,11 @@ public sealed partial class FileStorage
 
     /// <summary>
     /// FS-R2's probe: the first position ≥ <paramref name="from"/> where a complete, valid, finished transaction with
-    /// a tid greater than <paramref name="last"/> starts, or null. Candidates are filtered on the header bytes in
-    /// memory (tid, status, lengths) before the full check.
+    /// a tid greater than <paramref name="last"/> starts — possibly moved from where it was written (bytes inserted
+    /// or deleted before it), with the shift — or null. Candidates are filtered on the header bytes in memory (tid,
+    /// status, lengths) before the full check.
     /// </summary>
-    private (long Position, Tid Tid)? FindCommittedTransaction(long from, Tid last, long length)
+    private (long Position, Tid Tid, long Shift)? FindCommittedTransaction(long from, Tid last, long length)
     {
         const int Chunk = 1 << 20;
         const int Overlap = TxnHeader.Size;
@@ -256,9 +262,9 @@ public sealed partial class FileStorage
                     {
                         continue;
                     }
-                    if (TxnScanner.Validate(probe, q, out TxnHeader h, null) is null && h.IsFinished)
+                    if (TxnScanner.Validate(probe, q, out TxnHeader h, null, relocatable: true, out long shift) is null && h.IsFinished)
                     {
-                        return (q, h.Tid);
+                        return (q, h.Tid, shift);
                     }
                 }
             }

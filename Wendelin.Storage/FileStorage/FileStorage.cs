@@ -60,6 +60,7 @@ public sealed partial class FileStorage : IStorage
     private FsTransaction? _current;
 
     private ulong _maxOid;
+    private long _indexSavedAt = -1; // the committed end NAME.index is known to describe
     private int _disposed;
     private volatile string? _failure;
 
@@ -162,7 +163,7 @@ public sealed partial class FileStorage : IStorage
             {
                 AbortCore(open);
             }
-            if (!IsReadOnly && _failure is null && _options.SaveIndex)
+            if (!IsReadOnly && _failure is null && _options.SaveIndex && _end != _indexSavedAt)
             {
                 TrySaveIndex();
             }
@@ -212,6 +213,20 @@ public sealed partial class FileStorage : IStorage
         {
             end = _end;
             return _index.TryGet(oid, out position);
+        }
+        finally
+        {
+            _state.ExitReadLock();
+        }
+    }
+
+    private bool TryGetPosition(Oid oid, out long position, out long end, out Tid serial)
+    {
+        _state.EnterReadLock();
+        try
+        {
+            end = _end;
+            return _index.TryGet(oid, out position, out serial);
         }
         finally
         {

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Wendelin.Storage.Format;
 
-/// <summary>Which on-disk structure a <see cref="CorruptRecordException"/> is about (spec/filestorage.md §1).</summary>
+/// <summary>Which on-disk structure a <see cref="CorruptRecordException"/> is about (spec/filestorage.md §2).</summary>
 public enum RecordKind
 {
     /// <summary>The 4-byte magic at offset 0 (FS-1).</summary>

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Wendelin.Storage.Format;
 
 /// <summary>
-/// A data record header (spec/filestorage.md §1.5, FS-4), followed by the payload, or by an 8-byte backpointer
+/// A data record header (spec/filestorage.md §2, FS-4), followed by the payload, or by an 8-byte backpointer
 /// when plen is 0 (FS-5).
 /// <code>
 ///  0  8  oid
@@ -88,7 +88,14 @@ internal readonly struct DataHeader
     /// area, or the committed file for a record reached by a pointer); <c>prev</c> points before the record; when
     /// the transaction is known, <c>tloc</c> names it and the tid is its tid.
     /// </summary>
-    public FormatError? Check(long pos, long limit, long txnPos, Tid? txnTid)
+    public FormatError? Check(long pos, long limit, long txnPos, Tid? txnTid) => Check(pos, limit, txnPos, txnTid, 0);
+
+    /// <summary>
+    /// <see cref="Check(long, long, long, Tid?)"/> for a transaction that may have been moved by
+    /// <paramref name="shift"/> bytes (recovery's probe, FS-R2): positions stored in the record (tloc, prev) are
+    /// compared with the record's position minus the shift.
+    /// </summary>
+    public FormatError? Check(long pos, long limit, long txnPos, Tid? txnTid, long shift)
     {
         if (VersionLength != 0)
         {
@@ -100,11 +107,11 @@ internal readonly struct DataHeader
         {
             return Error(pos, "record fits", Inv($"plen {DataLength} runs past {limit}"));
         }
-        if (Prev < 0 || Prev >= pos)
+        if (Prev < 0 || Prev >= pos - shift)
         {
             return Error(pos, "prev points back", Inv($"prev {(ulong)Prev} is not before the record"));
         }
-        if (txnPos >= 0 && Tloc != txnPos)
+        if (txnPos >= 0 && Tloc != txnPos - shift)
         {
             return Error(pos, "tloc names the transaction", Inv($"tloc {(ulong)Tloc} != transaction position {txnPos}"));
         }

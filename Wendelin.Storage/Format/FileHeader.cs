@@ -13,7 +13,7 @@ public enum FileMagic
 }
 
 /// <summary>
-/// The file header (spec/filestorage.md §1.1, FS-1): exactly the 4 magic bytes at offset 0; the first transaction
+/// The file header (spec/filestorage.md §2, FS-1): exactly the 4 magic bytes at offset 0; the first transaction
 /// starts at offset 4; a file of exactly 4 bytes is an empty storage.
 /// </summary>
 internal static class FileHeader

@@ -13,7 +13,8 @@ internal sealed class FileWindow : IDisposable
 {
     private const int JumpReadSize = 64 << 10;
 
-    private readonly IStorageFile _file;
+    private readonly IStorageFile? _file;
+    private readonly bool _pooled;
     private byte[] _buffer;
     private long _bufferPos;
     private int _bufferLength;
@@ -22,15 +23,27 @@ internal sealed class FileWindow : IDisposable
     {
         _file = file;
         End = end;
+        Path = file.Path;
         _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 4096));
+        _pooled = true;
     }
+
+    private FileWindow(byte[] bytes, long position)
+    {
+        _buffer = bytes;
+        _bufferPos = position;
+        _bufferLength = bytes.Length;
+        End = position + bytes.Length;
+        Path = "";
+    }
+
+    /// <summary>A window over bytes already in memory that were read from <paramref name="position"/>: it never reads.</summary>
+    public static FileWindow OverBytes(byte[] bytes, long position) => new(bytes, position);
 
     /// <summary>The snapshot end: nothing at or after it is read.</summary>
     public long End { get; }
 
-    public IStorageFile File => _file;
-
-    public string Path => _file.Path;
+    public string Path { get; } = "";
 
     /// <summary>
     /// The bytes <c>[pos, pos + count)</c> clamped to <see cref="End"/>: shorter than <paramref name="count"/> only
@@ -51,6 +64,10 @@ internal sealed class FileWindow : IDisposable
         {
             return _buffer.AsSpan((int)(pos - _bufferPos), count);
         }
+        if (_file is null)
+        {
+            return []; // before the bytes of a window over memory
+        }
         if (count > _buffer.Length)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
@@ -65,21 +82,24 @@ internal sealed class FileWindow : IDisposable
         return _buffer.AsSpan(0, Math.Min(count, n));
     }
 
-    /// <summary>Copies <c>[pos, pos + destination.Length)</c>; returns the count copied (short only at the end).</summary>
-    public int ReadInto(long pos, Span<byte> destination)
+    /// <summary>
+    /// A new array with <c>[pos, pos + count)</c> (shorter only at the end): copied from the buffer when it holds the
+    /// range, read straight into the array when the range is large, else through a refill.
+    /// </summary>
+    public byte[] ReadCopy(long pos, int count)
     {
-        if (destination.Length <= JumpReadSize)
-        {
-            ReadOnlySpan<byte> s = Read(pos, destination.Length);
-            s.CopyTo(destination);
-            return s.Length;
-        }
         if (pos >= End)
         {
-            return 0;
+            return [];
         }
-        int count = (int)Math.Min(destination.Length, End - pos);
-        return _file.ReadAt(pos, destination[..count]);
+        count = (int)Math.Min(count, End - pos);
+        if ((pos >= _bufferPos && pos + count <= _bufferPos + _bufferLength) || count <= JumpReadSize || _file is null)
+        {
+            return Read(pos, count).ToArray();
+        }
+        byte[] b = GC.AllocateUninitializedArray<byte>(count);
+        int n = _file.ReadAt(pos, b);
+        return n == count ? b : b.AsSpan(0, n).ToArray();
     }
 
     /// <summary>Forgets the buffered bytes (after the file changed under the window).</summary>
@@ -90,7 +110,7 @@ internal sealed class FileWindow : IDisposable
         byte[] b = _buffer;
         _buffer = [];
         _bufferLength = 0;
-        if (b.Length > 0)
+        if (_pooled && b.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(b);
         }

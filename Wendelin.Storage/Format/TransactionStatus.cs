@@ -1,6 +1,6 @@
 namespace Wendelin.Storage.Format;
 
-/// <summary>The status byte of a transaction header (spec/filestorage.md §1.3, FS-2.3).</summary>
+/// <summary>The status byte of a transaction header (spec/filestorage.md FS-2.3).</summary>
 public enum TransactionStatus : byte
 {
     /// <summary><c>' '</c>: committed (written by finish).</summary>

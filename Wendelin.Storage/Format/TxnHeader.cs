@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Wendelin.Storage.Format;
 
 /// <summary>
-/// A transaction header (spec/filestorage.md §1.2, FS-2): 23 bytes, then user, description and extension, then the
+/// A transaction header (spec/filestorage.md §2, FS-2, FS-3): 23 bytes, then user, description and extension, then the
 /// data records, then an 8-byte copy of the length (the trailer, FS-3).
 /// <code>
 ///  0  8  tid

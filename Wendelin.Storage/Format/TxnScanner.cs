@@ -18,9 +18,20 @@ internal static class TxnScanner
     /// its records to <paramref name="records"/> when given. The status is not judged here beyond being one of
     /// the four known bytes; callers decide what 'c' means where they found it.
     /// </summary>
-    public static FormatError? Validate(FileWindow window, long pos, out TxnHeader header, List<RecordLocation>? records)
+    public static FormatError? Validate(FileWindow window, long pos, out TxnHeader header, List<RecordLocation>? records) =>
+        Validate(window, pos, out header, records, relocatable: false, out _);
+
+    /// <summary>
+    /// <see cref="Validate(FileWindow, long, out TxnHeader, List{RecordLocation}?)"/>; when
+    /// <paramref name="relocatable"/>, the transaction may sit <paramref name="shift"/> bytes away from where it was
+    /// written (bytes inserted or deleted before it): its records' tloc must then all name the same original
+    /// position, and prev and backpointers are checked against the original positions (recovery's probe, FS-R2).
+    /// </summary>
+    public static FormatError? Validate(FileWindow window, long pos, out TxnHeader header, List<RecordLocation>? records,
+        bool relocatable, out long shift)
     {
         header = default;
+        shift = 0;
         ReadOnlySpan<byte> hb = window.Read(pos, TxnHeader.Size);
         if (hb.Length < TxnHeader.Size)
         {
@@ -52,7 +63,11 @@ internal static class TxnScanner
                         Inv($"{dataEnd - rp} bytes left in the transaction, a data header is {DataHeader.Size}"));
                 }
                 DataHeader dh = DataHeader.Parse(db);
-                if (dh.Check(rp, dataEnd, pos, header.Tid) is FormatError e)
+                if (relocatable && rp == pos + header.HeaderLength)
+                {
+                    shift = pos - dh.Tloc;
+                }
+                if (dh.Check(rp, dataEnd, pos, header.Tid, shift) is FormatError e)
                 {
                     records?.RemoveRange(start, records.Count - start);
                     return e;
@@ -61,7 +76,7 @@ internal static class TxnScanner
                 {
                     ReadOnlySpan<byte> bp = window.Read(rp + DataHeader.Size, DataHeader.BackPointerSize);
                     long back = DataHeader.ReadBackPointer(bp);
-                    if (back != 0 && DataHeader.CheckBackPointer(rp, back) is FormatError be)
+                    if (back != 0 && DataHeader.CheckBackPointer(rp - shift, back) is FormatError be)
                     {
                         records?.RemoveRange(start, records.Count - start);
                         return be;

@@ -13,10 +13,8 @@ public sealed class PickleTuple : PickleValue, IReadOnlyList<PickleValue>
     {
     }
 
-    public PickleTuple(IEnumerable<PickleValue> items)
-        : this(Copy(items), owned: true)
-    {
-    }
+    /// <summary>A tuple of the items of <paramref name="items"/> (Python's <c>tuple(iterable)</c>).</summary>
+    public static PickleTuple FromItems(IEnumerable<PickleValue> items) => new(Copy(items), owned: true);
 
     internal PickleTuple(PickleValue[] items, bool owned)
     {

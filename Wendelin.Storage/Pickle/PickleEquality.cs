@@ -16,10 +16,11 @@ internal static class PickleEquality
     public static bool Structural(PickleValue a, PickleValue b)
     {
         HashSet<(PickleValue, PickleValue)>? inProgress = null;
-        return Eq(a, b, 0, ref inProgress);
+        HashSet<(PickleValue, PickleValue)>? provenEqual = null;
+        return Eq(a, b, 0, ref inProgress, ref provenEqual);
     }
 
-    private static bool Eq(PickleValue a, PickleValue b, int depth, ref HashSet<(PickleValue, PickleValue)>? inProgress)
+    private static bool Eq(PickleValue a, PickleValue b, int depth, ref HashSet<(PickleValue, PickleValue)>? inProgress, ref HashSet<(PickleValue, PickleValue)>? provenEqual)
     {
         if (ReferenceEquals(a, b))
         {
@@ -59,6 +60,12 @@ internal static class PickleEquality
         {
             throw new PickleException($"value nested deeper than {PickleValue.MaxDepth} levels");
         }
+        // Pairs of containers already found equal are not compared again: a shared DAG such as
+        // A(k) = (A(k-1), A(k-1)) would otherwise cost 2^k (PK-21).
+        if (provenEqual is not null && provenEqual.Contains((a, b)))
+        {
+            return true;
+        }
         if (depth >= TrackFromDepth)
         {
             inProgress ??= new HashSet<(PickleValue, PickleValue)>(PairComparer.Instance);
@@ -67,15 +74,19 @@ internal static class PickleEquality
                 return true;
             }
         }
-        bool result = EqContainer(a, b, depth + 1, ref inProgress);
+        bool result = EqContainer(a, b, depth + 1, ref inProgress, ref provenEqual);
         if (depth >= TrackFromDepth)
         {
             inProgress!.Remove((a, b));
         }
+        if (result)
+        {
+            (provenEqual ??= new HashSet<(PickleValue, PickleValue)>(PairComparer.Instance)).Add((a, b));
+        }
         return result;
     }
 
-    private static bool EqContainer(PickleValue a, PickleValue b, int depth, ref HashSet<(PickleValue, PickleValue)>? inProgress)
+    private static bool EqContainer(PickleValue a, PickleValue b, int depth, ref HashSet<(PickleValue, PickleValue)>? inProgress, ref HashSet<(PickleValue, PickleValue)>? provenEqual)
     {
         switch (a)
         {
@@ -88,7 +99,7 @@ internal static class PickleEquality
                     }
                     for (int i = 0; i < x.Count; i++)
                     {
-                        if (!Eq(x[i], y[i], depth, ref inProgress))
+                        if (!Eq(x[i], y[i], depth, ref inProgress, ref provenEqual))
                         {
                             return false;
                         }
@@ -104,7 +115,7 @@ internal static class PickleEquality
                     }
                     for (int i = 0; i < x.Count; i++)
                     {
-                        if (!Eq(x[i], y[i], depth, ref inProgress))
+                        if (!Eq(x[i], y[i], depth, ref inProgress, ref provenEqual))
                         {
                             return false;
                         }
@@ -112,7 +123,7 @@ internal static class PickleEquality
                     return true;
                 }
             case PickleDict x:
-                return EqPairs(x.Entries, ((PickleDict)b).Entries, depth, ref inProgress);
+                return EqPairs(x.Entries, ((PickleDict)b).Entries, depth, ref inProgress, ref provenEqual);
             case PickleSet x:
                 {
                     var y = (PickleSet)b;
@@ -122,7 +133,7 @@ internal static class PickleEquality
                     }
                     for (int i = 0; i < x.Count; i++)
                     {
-                        if (!Eq(x.Items[i], y.Items[i], depth, ref inProgress))
+                        if (!Eq(x.Items[i], y.Items[i], depth, ref inProgress, ref provenEqual))
                         {
                             return false;
                         }
@@ -133,10 +144,10 @@ internal static class PickleEquality
                 {
                     var y = (PickleObject)b;
                     if (x.Construction != y.Construction
-                        || !Eq(x.Callable, y.Callable, depth, ref inProgress)
-                        || !Eq(x.Args, y.Args, depth, ref inProgress)
-                        || !EqOptional(x.Kwargs, y.Kwargs, depth, ref inProgress)
-                        || !EqOptional(x.State, y.State, depth, ref inProgress))
+                        || !Eq(x.Callable, y.Callable, depth, ref inProgress, ref provenEqual)
+                        || !Eq(x.Args, y.Args, depth, ref inProgress, ref provenEqual)
+                        || !EqOptional(x.Kwargs, y.Kwargs, depth, ref inProgress, ref provenEqual)
+                        || !EqOptional(x.State, y.State, depth, ref inProgress, ref provenEqual))
                     {
                         return false;
                     }
@@ -146,25 +157,25 @@ internal static class PickleEquality
                     }
                     for (int i = 0; i < (x.ListItems?.Count ?? 0); i++)
                     {
-                        if (!Eq(x.ListItems![i], y.ListItems![i], depth, ref inProgress))
+                        if (!Eq(x.ListItems![i], y.ListItems![i], depth, ref inProgress, ref provenEqual))
                         {
                             return false;
                         }
                     }
-                    return EqPairs(x.DictItems ?? [], y.DictItems ?? [], depth, ref inProgress);
+                    return EqPairs(x.DictItems ?? [], y.DictItems ?? [], depth, ref inProgress, ref provenEqual);
                 }
             case PicklePersistentId x:
-                return Eq(x.Pid, ((PicklePersistentId)b).Pid, depth, ref inProgress);
+                return Eq(x.Pid, ((PicklePersistentId)b).Pid, depth, ref inProgress, ref provenEqual);
             default:
                 return false;
         }
     }
 
-    private static bool EqOptional(PickleValue? a, PickleValue? b, int depth, ref HashSet<(PickleValue, PickleValue)>? inProgress) =>
-        a is null ? b is null : b is not null && Eq(a, b, depth, ref inProgress);
+    private static bool EqOptional(PickleValue? a, PickleValue? b, int depth, ref HashSet<(PickleValue, PickleValue)>? inProgress, ref HashSet<(PickleValue, PickleValue)>? provenEqual) =>
+        a is null ? b is null : b is not null && Eq(a, b, depth, ref inProgress, ref provenEqual);
 
     private static bool EqPairs(IReadOnlyList<KeyValuePair<PickleValue, PickleValue>> x, IReadOnlyList<KeyValuePair<PickleValue, PickleValue>> y,
-        int depth, ref HashSet<(PickleValue, PickleValue)>? inProgress)
+        int depth, ref HashSet<(PickleValue, PickleValue)>? inProgress, ref HashSet<(PickleValue, PickleValue)>? provenEqual)
     {
         if (x.Count != y.Count)
         {
@@ -172,7 +183,7 @@ internal static class PickleEquality
         }
         for (int i = 0; i < x.Count; i++)
         {
-            if (!Eq(x[i].Key, y[i].Key, depth, ref inProgress) || !Eq(x[i].Value, y[i].Value, depth, ref inProgress))
+            if (!Eq(x[i].Key, y[i].Key, depth, ref inProgress, ref provenEqual) || !Eq(x[i].Value, y[i].Value, depth, ref inProgress, ref provenEqual))
             {
                 return false;
             }
@@ -250,7 +261,7 @@ internal static class PickleEquality
         return hc.ToHashCode();
     }
 
-    private sealed class PairComparer : IEqualityComparer<(PickleValue, PickleValue)>
+    internal sealed class PairComparer : IEqualityComparer<(PickleValue, PickleValue)>
     {
         public static readonly PairComparer Instance = new();
 
@@ -274,7 +285,11 @@ internal sealed class PickleKeyComparer : IEqualityComparer<PickleValue>
 
     public static void EnsureHashable(PickleValue v) => _ = Hash(v, 0);
 
-    public bool Equals(PickleValue? x, PickleValue? y) => x is not null && y is not null && Eq(x, y, 0);
+    public bool Equals(PickleValue? x, PickleValue? y)
+    {
+        HashSet<(PickleValue, PickleValue)>? proven = null;
+        return x is not null && y is not null && Eq(x, y, 0, ref proven);
+    }
 
     public int GetHashCode(PickleValue obj) => Hash(obj, 0);
 
@@ -295,7 +310,7 @@ internal sealed class PickleKeyComparer : IEqualityComparer<PickleValue>
         return true;
     }
 
-    private static bool Eq(PickleValue a, PickleValue b, int depth)
+    private static bool Eq(PickleValue a, PickleValue b, int depth, ref HashSet<(PickleValue, PickleValue)>? proven)
     {
         if (ReferenceEquals(a, b))
         {
@@ -333,13 +348,22 @@ internal sealed class PickleKeyComparer : IEqualityComparer<PickleValue>
                     {
                         throw new PickleException($"dictionary key nested deeper than {PickleValue.MaxDepth} levels");
                     }
+                    if (t.CachedKeyHash != 0 && u.CachedKeyHash != 0 && t.CachedKeyHash != u.CachedKeyHash)
+                    {
+                        return false;
+                    }
+                    if (proven is not null && proven.Contains((t, u)))
+                    {
+                        return true;
+                    }
                     for (int i = 0; i < t.Count; i++)
                     {
-                        if (!Eq(t[i], u[i], depth + 1))
+                        if (!Eq(t[i], u[i], depth + 1, ref proven))
                         {
                             return false;
                         }
                     }
+                    (proven ??= new HashSet<(PickleValue, PickleValue)>(PickleEquality.PairComparer.Instance)).Add((t, u));
                     return true;
                 }
             case PickleSet s when b is PickleSet u && s.IsFrozen && u.IsFrozen:

@@ -19,6 +19,12 @@ public sealed record PickleJsonOptions
 
     /// <summary>How many leading bytes a summary shows in <c>head_hex</c>.</summary>
     public int SummaryHeadBytes { get; init; } = 16;
+
+    /// <summary>
+    /// Most JSON nodes one rendering may produce. A value that shares substructures renders each share in full, so a
+    /// small pickle can expand exponentially; past this budget rendering fails with <see cref="PickleException"/> (PK-23).
+    /// </summary>
+    public long MaxNodes { get; init; } = 1_000_000;
 }
 
 /// <summary>
@@ -60,9 +66,14 @@ public static class PickleJson
     private sealed class Renderer(PickleJsonOptions options)
     {
         private readonly HashSet<PickleValue> _inProgress = new(ReferenceEqualityComparer.Instance);
+        private long _nodes;
 
         public JsonNode? Render(PickleValue v, int depth)
         {
+            if (++_nodes > options.MaxNodes)
+            {
+                throw new PickleException($"value renders to more than {options.MaxNodes} JSON nodes (PK-23)");
+            }
             switch (v)
             {
                 case PickleNone:

@@ -66,9 +66,9 @@ public sealed class PickleObject : PickleValue
         {
             throw new ArgumentException("kwargs are given exactly for NEWOBJ_EX", nameof(kwargs));
         }
-        if (construction == PickleConstruction.Inst && callable is not PickleGlobal)
+        if (construction == PickleConstruction.Inst && (callable is not PickleGlobal g || !IsAsciiLine(g.Module) || !IsAsciiLine(g.Name)))
         {
-            throw new ArgumentException("INST names its class as a global", nameof(callable));
+            throw new ArgumentException("INST names its class as a global of ASCII names without newlines", nameof(callable));
         }
         Construction = construction;
         Callable = callable;
@@ -127,6 +127,8 @@ public sealed class PickleObject : PickleValue
     }
 
     public override string Describe() => $"object of {ClassName ?? Callable.Describe()}";
+
+    private static bool IsAsciiLine(string s) => System.Text.Ascii.IsValid(s) && !s.Contains('\n', StringComparison.Ordinal);
 }
 
 /// <summary>

@@ -223,7 +223,7 @@ public sealed partial class PickleReader
     {
         if (line.Length < 2 || line[0] != line[^1] || (line[0] != (byte)'\'' && line[0] != (byte)'"'))
         {
-            throw Fail("the STRING argument must be quoted");
+            throw Fail("the STRING argument must be quoted (PK-5)");
         }
         ReadOnlySpan<byte> s = line[1..^1];
         var o = new List<byte>(s.Length);

@@ -51,10 +51,20 @@ public sealed class PickleWriter
     /// <summary>One protocol-3 pickle of <paramref name="value"/> with a fresh memo.</summary>
     public static byte[] Write(PickleValue value, bool fast = false)
     {
-        var w = new PickleWriter(null, fast);
+        ArgumentNullException.ThrowIfNull(value);
+        using var buffer = new PooledBufferWriter(SizeHint(value));
+        var w = new PickleWriter(buffer, fast);
         w.Dump(value);
-        return w.ToArray();
+        return buffer.WrittenSpan.ToArray();
     }
+
+    /// <summary>A first buffer size: room for the big binary payload of a block record, else a small default.</summary>
+    internal static int SizeHint(PickleValue value) => value switch
+    {
+        PickleBytes b => b.Length + 64,
+        PickleByteString b => b.Length + 64,
+        _ => 1024,
+    };
 
     /// <summary>The bytes written, when the writer owns its buffer.</summary>
     public byte[] ToArray() => _out is ArrayBufferWriter<byte> a ? a.WrittenSpan.ToArray()

@@ -99,10 +99,13 @@ public static class ZodbPickle
     /// </summary>
     public static byte[] WriteRecord(PickleValue classMetadata, PickleValue state)
     {
-        var w = new PickleWriter();
+        ArgumentNullException.ThrowIfNull(classMetadata);
+        ArgumentNullException.ThrowIfNull(state);
+        using var buffer = new PooledBufferWriter(PickleWriter.SizeHint(state) + 256);
+        var w = new PickleWriter(buffer);
         w.Dump(classMetadata);
         w.Dump(state);
-        return w.ToArray();
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>Writes a data record into <paramref name="output"/>; returns the bytes written.</summary>

@@ -6,7 +6,12 @@ namespace Wendelin.Fuzz;
 /// </summary>
 internal static class Program
 {
-    private static readonly Dictionary<string, Action<ReadOnlySpan<byte>>> Targets = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, Action<ReadOnlySpan<byte>>> Targets = new(StringComparer.Ordinal)
+    {
+        ["pickle"] = PickleTarget.Run,
+        ["filestorage"] = FileStorageTarget.Run,
+        ["objects"] = ObjectsTarget.Run,
+    };
 
     public static int Main(string[] args)
     {

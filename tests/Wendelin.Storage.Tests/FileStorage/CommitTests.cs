@@ -274,6 +274,36 @@ public sealed class CommitTests
     }
 
     [Fact]
+    public void Extension_dicts_are_pickled_as_zodb_does_and_read_back() // FS-2.5
+    {
+        using var basic = Fs.FileStorage.Open(Fixtures.Path("basic.fs"), new FileStorageOptions { ReadOnly = true });
+        TransactionRecord[] fixture = basic.Iterator().ToArray();
+        using var fs = Fs.FileStorage.OpenInMemory();
+        var plain = new Dictionary<string, object?> { ["app"] = "fixturegen", ["step"] = 1 };
+        var nested = new Dictionary<string, object?>
+        {
+            ["note"] = "non-ASCII \u2713",
+            ["n"] = 7,
+            ["nested"] = new Dictionary<string, object?> { ["k"] = new List<object?> { 1, 2 } },
+        };
+        foreach (IReadOnlyDictionary<string, object?> ext in new[] { plain, nested })
+        {
+            StorageTransaction t = fs.TpcBegin(new TransactionMetadata("zo\u00eb", "d", ext));
+            fs.TpcVote(t);
+            fs.TpcFinish(t);
+        }
+        TransactionRecord[] ours = fs.Iterator().ToArray();
+        Assert.Equal(fixture[1].ExtensionBytes.ToArray(), ours[0].ExtensionBytes.ToArray()); // T1's bytes, as ZODB wrote them
+        Assert.Equal(fixture[7].ExtensionBytes.ToArray(), ours[1].ExtensionBytes.ToArray()); // T7's
+        Assert.Equal("fixturegen", ours[0].ReadExtension()["app"].AsString());
+        Assert.Equal("zo\u00eb", ours[1].UserText);
+        Assert.Throws<ArgumentException>(() => fs.TpcBegin(new TransactionMetadata(Extension: new Dictionary<string, object?> { ["x"] = new object() })));
+        Assert.Empty(fs.Iterator().Last().Records); // and the gate was not left taken:
+        StorageTransaction again = fs.TpcBegin(new TransactionMetadata());
+        fs.TpcAbort(again);
+    }
+
+    [Fact]
     public void Metadata_longer_than_65535_bytes_is_refused() // checklist 82
     {
         using var fs = Fs.FileStorage.OpenInMemory();
@@ -410,6 +440,38 @@ public sealed class CommitTests
         Assert.Equal("FS30", File.ReadAllText(dir.File("torn.fs")));
         Directory.CreateDirectory(dir.File("adir"));
         Assert.Contains("is a directory", Assert.Throws<FileStorageException>(() => Fs.FileStorage.Open(dir.File("adir"))).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_iterator_does_not_see_transactions_committed_after_it_was_created() // checklist 70
+    {
+        using var fs = Fs.FileStorage.OpenInMemory();
+        Tid first = Commit(fs, (Oid.Root, Tid.Zero, "a"));
+        IEnumerable<TransactionRecord> iterator = fs.Iterator();
+        Commit(fs, (Oid.Root, first, "b"));
+        Assert.Equal([first], iterator.Select(t => t.Tid));
+        Assert.Equal(2, fs.Iterator().Count());
+    }
+
+    [Fact]
+    public void Tids_in_the_future_are_reported_at_open_and_new_tids_follow_them() // checklist 92, FS-O6
+    {
+        using var dir = new TempDirectory("future");
+        string path = dir.File("f.fs");
+        Tid future = Tid.FromDateTime(DateTime.UtcNow.AddDays(2));
+        using (var fs = Fs.FileStorage.Open(path))
+        {
+            StorageTransaction t = fs.TpcBegin(new TransactionMetadata(), future);
+            fs.Store(t, Oid.Root, Tid.Zero, Data("x"));
+            fs.TpcVote(t);
+            fs.TpcFinish(t);
+        }
+        using (var fs = Fs.FileStorage.Open(path))
+        {
+            Assert.Contains(fs.OpenLog, m => m.Contains("seconds in the future", StringComparison.Ordinal));
+            Tid next = Commit(fs, (Oid.Root, future, "y"));
+            Assert.True(next > future);
+        }
     }
 
     [Fact]

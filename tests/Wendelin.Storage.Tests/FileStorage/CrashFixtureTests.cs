@@ -83,6 +83,18 @@ public sealed class CrashFixtureTests
     }
 
     [Fact]
+    public void Bytes_inserted_in_the_middle_are_refused_even_though_later_transactions_moved() // FS-R2
+    {
+        using var dir = new TempDirectory("crash");
+        byte[] basic = Fixtures.Bytes("basic.fs");
+        string path = dir.File("inserted.fs");
+        File.WriteAllBytes(path, [.. basic[..2800], 1, 2, 3, 4, 5, .. basic[2800..]]);
+        var e = Assert.Throws<CorruptRecordException>(() => Fs.FileStorage.Open(path));
+        Assert.Contains("040d3e52ff4ad5ee follows at 2917 (written at 2912", e.Message, StringComparison.Ordinal);
+        Assert.Equal(basic.Length + 5, new FileInfo(path).Length);
+    }
+
+    [Fact]
     public void Second_cut_goes_to_the_next_unused_side_file()
     {
         using var dir = new TempDirectory("crash");

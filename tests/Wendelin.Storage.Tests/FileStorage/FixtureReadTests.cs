@@ -104,14 +104,15 @@ public sealed class FixtureReadTests
             for (int i = 0; i < list.Count; i++)
             {
                 DataRecord r = list[i];
-                byte[]? data = r.ReadData();
+                ReadOnlyMemory<byte>? read = r.ReadData();
                 Tid? next = i + 1 < list.Count ? list[i + 1].Tid : null;
-                if (data is null)
+                if (read is not { } memory)
                 {
                     Assert.Throws<PosKeyException>(() => fs.LoadSerial(oid, r.Tid));
                     Assert.Throws<PosKeyException>(() => fs.LoadBefore(oid, new Tid(r.Tid.Value + 1)));
                     continue;
                 }
+                ReadOnlySpan<byte> data = memory.Span;
                 Assert.True(fs.LoadSerial(oid, r.Tid).Span.SequenceEqual(data));
                 LoadBeforeResult? b = fs.LoadBefore(oid, new Tid(r.Tid.Value + 1));
                 Assert.NotNull(b);
@@ -202,12 +203,12 @@ public sealed class FixtureReadTests
         Assert.Equal(e.GetProperty("prev").GetInt64(), r.Prev);
         Assert.Equal(e.GetProperty("tloc").GetInt64(), r.Tloc);
         Assert.Equal(e.GetProperty("plen").GetUInt64(), r.DataLength);
-        byte[]? data = r.ReadData();
+        ReadOnlyMemory<byte>? data = r.ReadData();
         if (r.DataLength > 0)
         {
             Assert.Null(r.BackPointer);
             Assert.Null(r.DataTxn);
-            Assert.Equal(e.GetProperty("data_sha256").GetString(), Sha(data!));
+            Assert.Equal(e.GetProperty("data_sha256").GetString(), Sha(data!.Value.Span));
             return;
         }
         Assert.Equal(e.GetProperty("back").GetInt64(), r.BackPointer);
@@ -220,8 +221,8 @@ public sealed class FixtureReadTests
         else
         {
             Assert.NotNull(r.DataTxn);
-            Assert.Equal(e.GetProperty("resolved_plen").GetInt32(), data!.Length);
-            Assert.Equal(e.GetProperty("resolved_data_sha256").GetString(), Sha(data));
+            Assert.Equal(e.GetProperty("resolved_plen").GetInt32(), data!.Value.Length);
+            Assert.Equal(e.GetProperty("resolved_data_sha256").GetString(), Sha(data.Value.Span));
         }
     }
 

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
+using Wendelin.Storage.Fs;
+
+namespace Wendelin.Tools;
+
+/// <summary>
+/// <c>wendelin tail FILE [-n N]</c>: the last N transactions, newest first, as ZODB's <c>fstail</c> prints them:
+/// the time, a SHA-1 of the transaction's data records, user, description, length, offset and header length.
+/// Walks backwards through the trailers, so it costs the same on any file size.
+/// </summary>
+internal static class TailCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<string>("FILE") { Description = "the FileStorage data file" };
+        var count = new Option<int>("-n", "--count")
+        {
+            Description = "how many transactions to show",
+            DefaultValueFactory = _ => 10,
+        };
+        var command = new Command("tail", "Show the last transactions of a FileStorage data file (like ZODB's fstail).")
+        {
+            file,
+            count,
+        };
+        command.SetAction(parse =>
+        {
+            TextWriter output = parse.InvocationConfiguration.Output;
+            TextWriter error = parse.InvocationConfiguration.Error;
+            return ToolSupport.Run("tail", error, () =>
+            {
+                int n = parse.GetValue(count);
+                if (n < 0)
+                {
+                    throw new ToolException($"-n must not be negative, got {n}");
+                }
+                using FileStorage fs = ToolSupport.OpenForReading(parse.GetRequiredValue(file));
+                Write(fs, n, output);
+                return 0;
+            });
+        });
+        return command;
+    }
+
+    internal static void Write(FileStorage fs, int count, TextWriter output)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+        int shown = 0;
+        foreach (TransactionRecord t in fs.IterateBackward())
+        {
+            string hash = Convert.ToHexStringLower(SHA1.HashData(t.ReadRecordArea()));
+            output.WriteLine($"{t.Tid.ToTimeString()}: hash={hash}");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"user={Text.Repr(t.User.Span)} description={Text.Repr(t.Description.Span)} length={t.Length} offset={t.Position} (+{t.HeaderLength})"));
+            output.WriteLine();
+            if (++shown == count)
+            {
+                break;
+            }
+        }
+    }
+}
