@@ -275,7 +275,7 @@ public sealed partial class ArrayView : IDisposable
     {
         ArgumentNullException.ThrowIfNull(destination);
         CheckAlive();
-        CheckDotNetArray(destination);
+        CheckDotNetArray(destination, DType, Shape);
         Gather(ref MemoryMarshal.GetArrayDataReference(destination), Layout.Strides(_region.Shape, DType.ItemSize, ArrayOrder.C));
     }
 
@@ -284,7 +284,7 @@ public sealed partial class ArrayView : IDisposable
     {
         ArgumentNullException.ThrowIfNull(source);
         CheckAlive();
-        CheckDotNetArray(source);
+        CheckDotNetArray(source, DType, Shape);
         Scatter(ref MemoryMarshal.GetArrayDataReference(source), Layout.Strides(_region.Shape, DType.ItemSize, ArrayOrder.C));
     }
 
@@ -530,36 +530,44 @@ public sealed partial class ArrayView : IDisposable
         }
     }
 
-    private void CheckDotNetArray(Array a)
+    /// <summary>Checks that a rectangular .NET array can hold items of <paramref name="dtype"/> in <paramref name="shape"/>.</summary>
+    internal static void CheckDotNetArray(Array a, DType dtype, ReadOnlySpan<long> shape)
     {
         Type? et = a.GetType().GetElementType();
-        if (et is null || !et.IsValueType || RuntimeHelpersIsReferenceOrContains(et))
+        (bool unmanaged, int size) = et is null || !et.IsValueType ? (false, 0) : ItemTypes.GetOrAdd(et, Describe);
+        if (!unmanaged)
         {
             throw new ArgumentException("need an array of unmanaged items", nameof(a));
         }
-        if (DType.ElementType is { } e ? e != et : Marshal.SizeOf(et) != DType.ItemSize)
+        if (dtype.ElementType is { } e ? e != et : size != dtype.ItemSize)
         {
-            throw new ArgumentException($"items of dtype {DType.Str} cannot be copied as {et.Name}", nameof(a));
+            throw new ArgumentException($"items of dtype {dtype.Str} cannot be copied as {et!.Name}", nameof(a));
         }
-        if (!DType.IsNativeByteOrder)
+        if (!dtype.IsNativeByteOrder)
         {
-            throw new NotSupportedException($"dtype {DType.Str} is not in this machine's byte order");
+            throw new NotSupportedException($"dtype {dtype.Str} is not in this machine's byte order");
         }
-        if (a.Rank != NDim)
+        if (a.Rank != shape.Length)
         {
-            throw new ArgumentException($"array of rank {a.Rank} does not match the view's {NDim} axes", nameof(a));
+            throw new ArgumentException($"array of rank {a.Rank} does not match the {shape.Length} axes", nameof(a));
         }
-        for (int k = 0; k < NDim; k++)
+        for (int k = 0; k < shape.Length; k++)
         {
-            if (a.GetLength(k) != Shape[k])
+            if (a.GetLength(k) != shape[k])
             {
-                throw new ArgumentException($"array lengths do not match the view's shape ({Layout.Format(Shape)})", nameof(a));
+                throw new ArgumentException($"array lengths do not match the shape ({Layout.Format(shape)})", nameof(a));
             }
         }
     }
 
-    private static bool RuntimeHelpersIsReferenceOrContains(Type t) => !t.IsPrimitive && !t.IsEnum && t != typeof(Half)
-        && t != typeof(System.Numerics.Complex) && t != typeof(Complex64) && t.GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic).Any(f => !f.FieldType.IsValueType);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, (bool Unmanaged, int Size)> ItemTypes = new();
+
+    /// <summary>Whether a .NET array's element type holds no references, and its managed size.</summary>
+    private static (bool, int) Describe(Type t) =>
+        ((bool, int))typeof(ArrayView).GetMethod(nameof(DescribeOf), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(t).Invoke(null, null)!;
+
+    private static (bool, int) DescribeOf<T>() => (!RuntimeHelpers.IsReferenceOrContainsReferences<T>(), Unsafe.SizeOf<T>());
 
     public override string ToString() => $"ArrayView(shape=({Layout.Format(Shape)}), dtype={DType.Str}, strides=({Layout.Format(Strides)}))";
 }

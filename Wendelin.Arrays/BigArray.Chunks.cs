@@ -3,9 +3,9 @@ namespace Wendelin.Arrays;
 public partial class BigArray
 {
     /// <summary>
-    /// The default chunk size for streaming (AR-20): a quarter of the RAM budget in whole blocks (and no more than
-    /// the handle keeps resident), at least one block, at most 1 GiB, so the chunk being processed and the next one
-    /// being prefetched fit the budget twice over.
+    /// The default chunk size for streaming (AR-20): a sixteenth of the RAM budget in whole blocks (and no more
+    /// than the handle keeps resident), between one block and 64 MiB. Small chunks keep the memory pinned by the
+    /// chunk being processed small; the read-ahead (<see cref="PrefetchBytes"/>) keeps the pipeline full.
     /// </summary>
     public long DefaultChunkBytes
     {
@@ -13,21 +13,25 @@ public partial class BigArray
         {
             ArrayStore s = Store;
             long block = s.BlockSize;
-            long quarter = Math.Min(s.RamBudget / 4, s.ResidentLimit) / block * block;
-            return Math.Clamp(quarter, block, Math.Max(block, 1L << 30));
+            long piece = Math.Min(s.RamBudget / 16, s.ResidentLimit) / block * block;
+            return Math.Clamp(piece, block, Math.Max(block, 64L << 20));
         }
     }
+
+    /// <summary>How far ahead of the chunk being processed streaming keeps blocks prefetched: a quarter of the budget (AR-20).</summary>
+    internal long PrefetchBytes => Math.Max(Store.BlockSize, Store.RamBudget / 4);
 
     /// <summary>
     /// Chunked iteration along the major axis (AR-20): views of consecutive major rows (all axes kept, the major
     /// one sliced), each spanning at most <paramref name="maxChunkBytes"/> bytes (default
     /// <see cref="DefaultChunkBytes"/>); when a single major row is larger, that row is cut the same way along its
-    /// own major axis. While a chunk is being processed the next one is prefetched. Each chunk is disposed by the
-    /// enumeration when it moves on: do not keep it.
+    /// own major axis. While a chunk is being processed the following <see cref="PrefetchBytes"/> of the file are
+    /// prefetched. Each chunk is disposed by the enumeration when it moves on: do not keep it.
     /// </summary>
     public IEnumerable<ArrayView> Chunks(long maxChunkBytes = 0)
     {
-        long max = maxChunkBytes > 0 ? maxChunkBytes : DefaultChunkBytes;
+        // chunks stay resident (directly addressable) whatever the caller asks for
+        long max = maxChunkBytes > 0 ? Math.Min(maxChunkBytes, Store.ResidentLimit) : DefaultChunkBytes;
         return Enumerate(ChunkRegions(WholeRegion, Math.Max(max, ItemSize)));
     }
 
@@ -52,21 +56,20 @@ public partial class BigArray
         }
     }
 
+    /// <summary>Maps each chunk in turn, keeping the file bytes after it prefetched (chunks of the whole array ascend in the file).</summary>
     private IEnumerable<ArrayView> Enumerate(IEnumerable<Region> regions)
     {
-        using IEnumerator<Region> e = regions.GetEnumerator();
-        if (!e.MoveNext())
+        long end = NBytes;
+        long lookahead = PrefetchBytes;
+        long prefetched = 0;
+        foreach (Region current in regions)
         {
-            yield break;
-        }
-        Region current = e.Current;
-        while (true)
-        {
-            bool more = e.MoveNext();
-            Region? next = more ? e.Current : null;
-            if (next is not null)
+            long want = Math.Min(end, current.Hi + lookahead);
+            if (want > prefetched && want > current.Hi)
             {
-                Store.Prefetch(next.Lo, next.Hi - next.Lo);
+                long from = Math.Max(prefetched, current.Hi);
+                Store.Prefetch(from, want - from);
+                prefetched = want;
             }
             ArrayView view = MapRegion(current);
             try
@@ -77,11 +80,6 @@ public partial class BigArray
             {
                 view.Dispose();
             }
-            if (next is null)
-            {
-                yield break;
-            }
-            current = next;
         }
     }
 

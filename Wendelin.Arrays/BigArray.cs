@@ -19,6 +19,9 @@ public partial class BigArray
     private readonly FileHandle? _handle;
     private readonly ArrayStore? _fixedStore;
     private HandleStore? _handleStore;
+    private ArrayMapping? _itemBlock;   // the block item access last used (AR-10)
+    private ArrayStore? _itemStore;
+    private long _itemBlockIndex = -1;
 
     /// <summary>
     /// An array of <paramref name="shape"/> items of <paramref name="dtype"/> in <paramref name="order"/> over the
@@ -66,17 +69,35 @@ public partial class BigArray
     }
 
     /// <summary>
-    /// Replaces shape and strides with a state loaded from storage (a persistent subclass reloading after
-    /// another writer resized the array): validated like a constructor, <see cref="OnLayoutChanged"/> is not called.
+    /// For a persistent subclass created before its state is known (a ZODB ghost): a placeholder empty uint8 array
+    /// until <see cref="LoadState"/> sets the real one.
     /// </summary>
-    protected void LoadLayout(ReadOnlySpan<long> shape, ReadOnlySpan<long> strides)
+    protected BigArray()
+        : this([0], Arrays.DType.UInt8, ArrayOrder.C)
     {
-        long[] s = Layout.CheckShape(shape, DType.ItemSize);
-        long[] computed = Layout.Strides(s, DType.ItemSize, Order);
+    }
+
+    /// <summary>
+    /// Replaces the whole state with one loaded from storage (<c>_dtype</c>, <c>_order</c>, <c>_shape</c>,
+    /// <c>_stridev</c>): validated like a constructor (AR-5, AR-6; inconsistent strides throw
+    /// <see cref="ArgumentException"/>); <see cref="OnLayoutChanged"/> is not called. Views taken before keep
+    /// their own shape and dtype.
+    /// </summary>
+    protected void LoadState(DType dtype, ArrayOrder order, ReadOnlySpan<long> shape, ReadOnlySpan<long> strides)
+    {
+        ArgumentNullException.ThrowIfNull(dtype);
+        if (order is not (ArrayOrder.C or ArrayOrder.F))
+        {
+            throw new ArgumentException($"order must be C or F, not {order}", nameof(order));
+        }
+        long[] s = Layout.CheckShape(shape, dtype.ItemSize);
+        long[] computed = Layout.Strides(s, dtype.ItemSize, order);
         if (!strides.SequenceEqual(computed))
         {
-            throw new ArgumentException($"strides ({Layout.Format(strides)}) are not the {Order}-order strides ({Layout.Format(computed)}) of shape ({Layout.Format(s)})", nameof(strides));
+            throw new ArgumentException($"strides ({Layout.Format(strides)}) are not the {order}-order strides ({Layout.Format(computed)}) of shape ({Layout.Format(s)}) with item size {dtype.ItemSize}", nameof(strides));
         }
+        DType = dtype;
+        Order = order;
         _shape = s;
         _strides = computed;
     }
@@ -122,10 +143,10 @@ public partial class BigArray
     // ---- attributes (AR-5..AR-7) ----
 
     /// <summary>Element type (<c>_dtype</c>).</summary>
-    public DType DType { get; }
+    public DType DType { get; private set; }
 
     /// <summary>C or F (<c>_order</c>).</summary>
-    public ArrayOrder Order { get; }
+    public ArrayOrder Order { get; private set; }
 
     /// <summary>Length of each axis (<c>_shape</c>).</summary>
     public ReadOnlySpan<long> Shape => _shape;
@@ -187,8 +208,15 @@ public partial class BigArray
     {
         ArrayView.CheckElementType<T>(DType);
         long off = WholeRegion.OffsetOfItem(index);
-        using ArrayMapping m = Store.Map(off, DType.ItemSize);
-        return Unsafe.ReadUnaligned<T>(ref m.Start);
+        ArrayMapping? single = null;
+        try
+        {
+            return Unsafe.ReadUnaligned<T>(ref ItemAt(off, ref single));
+        }
+        finally
+        {
+            single?.Dispose();
+        }
     }
 
     /// <summary>Writes the item at <paramref name="index"/>; unlike upstream this works for 1-D arrays too.</summary>
@@ -196,8 +224,50 @@ public partial class BigArray
     {
         ArrayView.CheckElementType<T>(DType);
         long off = WholeRegion.OffsetOfItem(index);
-        using ArrayMapping m = Store.Map(off, DType.ItemSize);
-        Unsafe.WriteUnaligned(ref m.Start, value);
+        ArrayMapping? single = null;
+        try
+        {
+            Unsafe.WriteUnaligned(ref ItemAt(off, ref single), value);
+        }
+        finally
+        {
+            single?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The memory of the item at byte <paramref name="off"/> (AR-10): through a cached mapping of the item's block
+    /// (one pinned page, kept until another block is needed or <see cref="ReleaseItemCache"/>), or, for an item
+    /// that straddles two blocks, through a mapping of its own returned in <paramref name="single"/>.
+    /// </summary>
+    private ref byte ItemAt(long off, ref ArrayMapping? single)
+    {
+        ArrayStore store = Store;
+        long bs = store.BlockSize;
+        long block = off / bs;
+        if (off + DType.ItemSize <= (block + 1) * bs && store.ResidentLimit >= bs)
+        {
+            if (_itemBlock is null || !ReferenceEquals(_itemStore, store) || _itemBlockIndex != block)
+            {
+                ReleaseItemCache();
+                _itemBlock = store.Map(block * bs, bs);
+                _itemStore = store;
+                _itemBlockIndex = block;
+            }
+            return ref Unsafe.AddByteOffset(ref _itemBlock.Start, (nint)(off - block * bs));
+        }
+        single = store.Map(off, DType.ItemSize);
+        return ref single.Start;
+    }
+
+    /// <summary>Releases the block mapping that item access keeps (its page is no longer pinned).</summary>
+    public void ReleaseItemCache()
+    {
+        ArrayMapping? m = _itemBlock;
+        _itemBlock = null;
+        _itemStore = null;
+        _itemBlockIndex = -1;
+        m?.Dispose();
     }
 
     // ---- assignment (AR-13) ----
@@ -206,24 +276,24 @@ public partial class BigArray
     public void Assign<T>(ReadOnlySpan<Ix> index, T value) where T : unmanaged
     {
         ArrayView.CheckElementType<T>(DType);
-        using ArrayView v = View(index);
-        v.Fill(value);
+        Region r = Indexing.Apply(WholeRegion, index);
+        ScatterChunked(r, ref Unsafe.As<T, byte>(ref value), new long[r.NDim]);
     }
 
     /// <summary><c>A[index] = values</c>: a dense array of <paramref name="shape"/> (C order) broadcast to the selection.</summary>
     public void Assign<T>(ReadOnlySpan<Ix> index, ReadOnlySpan<T> values, ReadOnlySpan<long> shape) where T : unmanaged
     {
         ArrayView.CheckElementType<T>(DType);
-        using ArrayView v = View(index);
-        v.Assign(values, shape);
+        Region r = Indexing.Apply(WholeRegion, index);
+        ScatterValues(r, values, shape);
     }
 
     /// <summary><c>A[index] = source</c>: a view (of this or another array, same dtype) broadcast to the selection.</summary>
     public void Assign(ReadOnlySpan<Ix> index, ArrayView source)
     {
         ArgumentNullException.ThrowIfNull(source);
-        using ArrayView v = View(index);
-        v.Assign(source);
+        Region r = Indexing.Apply(WholeRegion, index);
+        ScatterView(r, source);
     }
 
     // ---- whole-array copies (AR-14) ----
@@ -231,22 +301,110 @@ public partial class BigArray
     /// <summary>The whole array as a .NET array in C or F logical order.</summary>
     public T[] ToArray<T>(ArrayOrder order = ArrayOrder.C) where T : unmanaged
     {
-        using ArrayView v = View();
-        return v.ToArray<T>(order);
+        ArrayView.CheckElementType<T>(DType);
+        if (Size > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"{Size} items do not fit a .NET array; use Chunks");
+        }
+        var result = new T[Size];
+        CopyTo<T>(result, order);
+        return result;
     }
 
-    /// <summary>Copies the whole array into <paramref name="destination"/> in C or F logical order.</summary>
+    /// <summary>Copies the whole array into <paramref name="destination"/> (exactly <see cref="Size"/> items) in C or F logical order.</summary>
     public void CopyTo<T>(Span<T> destination, ArrayOrder order = ArrayOrder.C) where T : unmanaged
     {
-        using ArrayView v = View();
-        v.CopyTo(destination, order);
+        ArrayView.CheckElementType<T>(DType);
+        if (destination.Length != Size)
+        {
+            throw new ArgumentException($"destination has {destination.Length} items, the array {Size}", nameof(destination));
+        }
+        GatherChunked(WholeRegion, ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(destination)), Layout.Strides(_shape, DType.ItemSize, order));
     }
 
     /// <summary>Overwrites the whole array from <paramref name="source"/> (exactly <see cref="Size"/> items, C or F logical order).</summary>
     public void CopyFrom<T>(ReadOnlySpan<T> source, ArrayOrder order = ArrayOrder.C) where T : unmanaged
     {
-        using ArrayView v = View();
-        v.CopyFrom(source, order);
+        ArrayView.CheckElementType<T>(DType);
+        if (source.Length != Size)
+        {
+            throw new ArgumentException($"source has {source.Length} items, the array {Size}", nameof(source));
+        }
+        ScatterChunked(WholeRegion, ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(source)), Layout.Strides(_shape, DType.ItemSize, order));
+    }
+
+    // ---- chunked bulk copies ----
+
+    /// <summary>
+    /// Writes the items of a buffer (laid out with <paramref name="bufferStrides"/> over <paramref name="r"/>'s
+    /// shape; 0 strides broadcast) into the selection <paramref name="r"/>, one chunk of at most
+    /// <see cref="DefaultChunkBytes"/> mapped at a time, so a bulk write pins no more than a chunk (AR-13, AR-20).
+    /// </summary>
+    private void ScatterChunked(Region r, ref byte buffer, long[] bufferStrides)
+    {
+        if (r.Size == 0)
+        {
+            return;
+        }
+        var dense = new Region(0, r.Shape, bufferStrides, DType.ItemSize);
+        foreach (Box box in Boxes.Split(r, DefaultChunkBytes))
+        {
+            Region sub = Boxes.Apply(r, box);
+            long at = Boxes.Apply(dense, box).Offset;
+            using ArrayView v = MapRegion(sub);
+            v.Scatter(ref Unsafe.AddByteOffset(ref buffer, (nint)at), bufferStrides);
+        }
+    }
+
+    /// <summary>Reads the selection <paramref name="r"/> into a buffer laid out with <paramref name="bufferStrides"/>, chunk by chunk.</summary>
+    private void GatherChunked(Region r, ref byte buffer, long[] bufferStrides)
+    {
+        if (r.Size == 0)
+        {
+            return;
+        }
+        var dense = new Region(0, r.Shape, bufferStrides, DType.ItemSize);
+        foreach (Box box in Boxes.Split(r, DefaultChunkBytes))
+        {
+            Region sub = Boxes.Apply(r, box);
+            long at = Boxes.Apply(dense, box).Offset;
+            using ArrayView v = MapRegion(sub);
+            v.Gather(ref Unsafe.AddByteOffset(ref buffer, (nint)at), bufferStrides);
+        }
+    }
+
+    /// <summary>Writes dense C-order <paramref name="values"/> of <paramref name="shape"/>, broadcast to <paramref name="r"/> (AR-13).</summary>
+    private void ScatterValues<T>(Region r, ReadOnlySpan<T> values, ReadOnlySpan<long> shape) where T : unmanaged
+    {
+        if (Layout.Size(shape) != values.Length)
+        {
+            throw new ArgumentException($"{values.Length} values do not make shape ({Layout.Format(shape)})", nameof(values));
+        }
+        long[] strides = Strided.BroadcastStrides(shape, Layout.Strides(shape, DType.ItemSize, ArrayOrder.C), r.Shape);
+        ScatterChunked(r, ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(values)), strides);
+    }
+
+    /// <summary>Writes a view broadcast to <paramref name="r"/>, reading the whole source first (overlap-safe, AR-13).</summary>
+    private void ScatterView(Region r, ArrayView source)
+    {
+        source.CheckAlive();
+        if (source.DType != DType)
+        {
+            throw new ArgumentException($"cannot assign dtype {source.DType} to an array of dtype {DType}", nameof(source));
+        }
+        _ = Strided.BroadcastStrides(source.Shape, source.Strides, r.Shape);
+        if (r.Size == 0 || source.Size == 0)
+        {
+            return;
+        }
+        if (source.NBytes > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"a source of {source.NBytes} bytes is assigned through a .NET buffer; assign in chunks");
+        }
+        byte[] tmp = GC.AllocateUninitializedArray<byte>((int)source.NBytes);
+        long[] dense = Layout.Strides(source.Shape, DType.ItemSize, ArrayOrder.C);
+        source.Gather(ref MemoryMarshal.GetArrayDataReference(tmp), dense);
+        ScatterChunked(r, ref MemoryMarshal.GetArrayDataReference(tmp), Strided.BroadcastStrides(source.Shape, dense, r.Shape));
     }
 
     // ---- resize and append (AR-15) ----
@@ -254,16 +412,11 @@ public partial class BigArray
     /// <summary>
     /// Changes the shape in O(1) (AR-15, upstream semantics): only shape and strides are recomputed, no byte is
     /// moved or cleared. Growing exposes whatever the file holds there (zeros where never written, old items if
-    /// the array was larger before); changing a non-major axis reinterprets the same bytes. Existing views keep
-    /// their shape and keep aliasing the file.
+    /// the array was larger before); changing a non-major axis or the number of axes reinterprets the same bytes.
+    /// Existing views keep their shape and keep aliasing the file.
     /// </summary>
     public void Resize(params ReadOnlySpan<long> newShape)
     {
-        if (newShape.Length != NDim)
-        {
-            // upstream allows any shape; we keep the number of axes so that Append's axis stays meaningful
-            throw new ArgumentException($"resize keeps the number of axes ({NDim}), got ({Layout.Format(newShape)})", nameof(newShape));
-        }
         long[] shape = Layout.CheckShape(newShape, DType.ItemSize);
         _strides = Layout.Strides(shape, DType.ItemSize, Order);
         _shape = shape;
@@ -288,11 +441,10 @@ public partial class BigArray
             return;
         }
         long[] old = _shape;
-        GrowForAppend(delta, out Ix[] tail);
+        Region tail = GrowForAppend(delta);
         try
         {
-            using ArrayView v = View(tail);
-            v.Assign(values, shape);
+            ScatterValues(tail, values, shape);
         }
         catch
         {
@@ -319,11 +471,10 @@ public partial class BigArray
             return;
         }
         long[] old = _shape;
-        GrowForAppend(delta, out Ix[] tail);
+        Region tail = GrowForAppend(delta);
         try
         {
-            using ArrayView v = View(tail);
-            v.Assign(values);
+            ScatterView(tail, values);
         }
         catch
         {
@@ -347,11 +498,11 @@ public partial class BigArray
             return;
         }
         long[] old = _shape;
-        GrowForAppend(delta, out Ix[] tail);
+        Region tail = GrowForAppend(delta);
         try
         {
-            using ArrayView v = View(tail);
-            v.CopyFrom(values);
+            ArrayView.CheckDotNetArray(values, DType, tail.Shape);
+            ScatterChunked(tail, ref MemoryMarshal.GetArrayDataReference(values), Layout.Strides(tail.Shape, DType.ItemSize, ArrayOrder.C));
         }
         catch
         {
@@ -376,7 +527,8 @@ public partial class BigArray
         return shape[axis];
     }
 
-    private void GrowForAppend(long delta, out Ix[] tail)
+    /// <summary>Grows the append axis by <paramref name="delta"/> and returns the region of the new items.</summary>
+    private Region GrowForAppend(long delta)
     {
         int axis = Layout.AppendAxis(NDim, Order);
         long n = _shape[axis];
@@ -387,7 +539,8 @@ public partial class BigArray
         }
         grown[axis] = n + delta;
         Resize(grown);
-        tail = Order == ArrayOrder.C ? [Ix.Slice(n)] : [Ix.Ellipsis, Ix.Slice(n)];
+        Ix[] tail = Order == ArrayOrder.C ? [Ix.Slice(n)] : [Ix.Ellipsis, Ix.Slice(n)];
+        return Indexing.Apply(WholeRegion, tail);
     }
 
     public override string ToString() => $"{GetType().Name}(shape=({Layout.Format(Shape)}), dtype={DType.Str}, order={Order})";

@@ -22,5 +22,9 @@ public sealed class RAMArray : BigArray, IDisposable
     protected override FileHandle Handle => _handle;
 
     /// <summary>Releases the pages.</summary>
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        ReleaseItemCache();
+        _handle.Dispose();
+    }
 }

@@ -23,22 +23,26 @@ internal static class Reduction
 
     /// <summary>
     /// Streams the array's bytes [0, NBytes) through <paramref name="reducer"/> in chunks of whole items of at most
-    /// <paramref name="chunkBytes"/> (block aligned where the item size allows), prefetching the next chunk while
-    /// the current one is reduced (AR-20, AR-22). The array is contiguous, so reductions that ignore order need
-    /// no strides.
+    /// <paramref name="chunkBytes"/> (and at most the resident view limit), keeping the next
+    /// <paramref name="lookaheadBytes"/> prefetched while the current chunk is reduced (AR-20, AR-22). The array
+    /// is contiguous, so reductions that ignore order need no strides.
     /// </summary>
-    public static void Stream<TReducer>(ArrayStore store, long nbytes, int itemSize, long chunkBytes, ref TReducer reducer)
+    public static void Stream<TReducer>(ArrayStore store, long nbytes, int itemSize, long chunkBytes, long lookaheadBytes, ref TReducer reducer)
         where TReducer : struct, IReducer
     {
-        long chunk = Math.Max(itemSize, chunkBytes / itemSize * itemSize);
+        // a chunk must be resident to be read through one span (AR-17)
+        long chunk = Math.Max(itemSize, Math.Min(chunkBytes, store.ResidentLimit) / itemSize * itemSize);
         chunk = Math.Min(chunk, (long)(int.MaxValue / itemSize) * itemSize);
+        long prefetched = 0; // file bytes [0, prefetched) have been asked for
         for (long off = 0; off < nbytes; off += chunk)
         {
             long len = Math.Min(chunk, nbytes - off);
-            long next = off + len;
-            if (next < nbytes)
+            long want = Math.Min(nbytes, off + len + Math.Max(lookaheadBytes, chunk));
+            if (want > prefetched && want > off + len)
             {
-                store.Prefetch(next, Math.Min(chunk, nbytes - next));
+                long from = Math.Max(prefetched, off + len);
+                store.Prefetch(from, want - from);
+                prefetched = want;
             }
             using ArrayMapping m = store.Map(off, len);
             reducer.Add(MemoryMarshal.CreateReadOnlySpan(ref m.Start, (int)len));
@@ -61,7 +65,11 @@ internal static class Reduction
         }
     }
 
-    /// <summary>Feeds the items of region <paramref name="r"/> (offsets from <paramref name="start"/>) in runs.</summary>
+    /// <summary>
+    /// Feeds the items of region <paramref name="r"/> (offsets from <paramref name="start"/>). Order does not
+    /// matter to a reduction, so axes are reordered by |stride| and merged where contiguous; long contiguous runs
+    /// go to the reducer directly, short or strided ones are gathered into a pooled buffer and fed in batches.
+    /// </summary>
     private static void Runs<TReducer>(ref byte start, Region r, ref TReducer reducer) where TReducer : struct, IReducer
     {
         int size = r.ItemSize;
@@ -76,46 +84,84 @@ internal static class Reduction
             }
             return;
         }
-        // walk the outer axes; the last axis is gathered into a buffer unless it is contiguous
-        int nd = r.NDim;
-        long inner = r.Shape[nd - 1], innerStride = r.Strides[nd - 1];
+        // axes longer than 1, largest |stride| first; a negative stride walks the same items from the other end
+        long offset = r.Offset;
+        var axes = new List<(long N, long Stride)>();
+        for (int k = 0; k < r.NDim; k++)
+        {
+            if (r.Shape[k] > 1)
+            {
+                long st = r.Strides[k];
+                if (st < 0)
+                {
+                    offset += (r.Shape[k] - 1) * st;
+                    st = -st;
+                }
+                axes.Add((r.Shape[k], st));
+            }
+        }
+        axes.Sort((a, b) => b.Stride.CompareTo(a.Stride));
+        for (int k = axes.Count - 1; k > 0; k--)
+        {
+            if (axes[k - 1].Stride == axes[k].Stride * axes[k].N)
+            {
+                axes[k - 1] = (axes[k - 1].N * axes[k].N, axes[k].Stride);
+                axes.RemoveAt(k);
+            }
+        }
+        int nd = axes.Count;
+        long inner = axes[nd - 1].N, innerStride = axes[nd - 1].Stride;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Piece * size);
+        int filled = 0; // items in the buffer
         try
         {
-            var idx = new long[Math.Max(0, nd - 1)];
-            long off = r.Offset;
+            var idx = new long[nd - 1];
+            long off = offset;
             while (true)
             {
-                for (long i = 0; i < inner; i += Piece)
+                if (innerStride == size && inner >= Piece)
                 {
-                    int count = (int)Math.Min(Piece, inner - i);
-                    long first = off + i * innerStride;
-                    if (innerStride == size)
+                    for (long i = 0; i < inner; i += int.MaxValue / size)
                     {
-                        reducer.Add(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AddByteOffset(ref start, (nint)first), count * size));
+                        int count = (int)Math.Min(int.MaxValue / size, inner - i);
+                        reducer.Add(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AddByteOffset(ref start, (nint)(off + i * size)), count * size));
                     }
-                    else
+                }
+                else
+                {
+                    for (long i = 0; i < inner;)
                     {
-                        Strided.Copy(ref MemoryMarshal.GetArrayDataReference(buffer), 0, [size], ref start, first, [innerStride], [count], size);
-                        reducer.Add(buffer.AsSpan(0, count * size));
+                        int count = (int)Math.Min(Piece - filled, inner - i);
+                        Strided.GatherRun(ref buffer[filled * size], ref Unsafe.AddByteOffset(ref start, (nint)(off + i * innerStride)), innerStride, count, size);
+                        filled += count;
+                        i += count;
+                        if (filled == Piece)
+                        {
+                            reducer.Add(buffer.AsSpan(0, filled * size));
+                            filled = 0;
+                        }
                     }
                 }
                 int k = nd - 2;
                 for (; k >= 0; k--)
                 {
                     idx[k]++;
-                    off += r.Strides[k];
-                    if (idx[k] < r.Shape[k])
+                    off += axes[k].Stride;
+                    if (idx[k] < axes[k].N)
                     {
                         break;
                     }
-                    off -= r.Strides[k] * r.Shape[k];
+                    off -= axes[k].Stride * axes[k].N;
                     idx[k] = 0;
                 }
                 if (k < 0)
                 {
-                    return;
+                    break;
                 }
+            }
+            if (filled > 0)
+            {
+                reducer.Add(buffer.AsSpan(0, filled * size));
             }
         }
         finally

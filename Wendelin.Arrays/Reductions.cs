@@ -13,14 +13,14 @@ internal interface IItemFeed
 }
 
 /// <summary>Feeds a whole array chunk by chunk with prefetch (AR-20).</summary>
-internal readonly struct StreamFeed(ArrayStore store, DType dtype, long size, long chunkBytes) : IItemFeed
+internal readonly struct StreamFeed(ArrayStore store, DType dtype, long size, long chunkBytes, long lookaheadBytes) : IItemFeed
 {
     public DType DType => dtype;
 
     public long Size => size;
 
     public void Run<TReducer>(ref TReducer reducer) where TReducer : struct, IReducer =>
-        Reduction.Stream(store, size * dtype.ItemSize, dtype.ItemSize, chunkBytes, ref reducer);
+        Reduction.Stream(store, size * dtype.ItemSize, dtype.ItemSize, chunkBytes, lookaheadBytes, ref reducer);
 }
 
 /// <summary>Feeds the items of a mapped view.</summary>
@@ -160,7 +160,7 @@ internal static class Reductions
 
 public partial class BigArray
 {
-    private StreamFeed Feed(long chunkBytes) => new(Store, DType, Size, chunkBytes > 0 ? chunkBytes : DefaultChunkBytes);
+    private StreamFeed Feed(long chunkBytes) => new(Store, DType, Size, chunkBytes > 0 ? chunkBytes : DefaultChunkBytes, PrefetchBytes);
 
     /// <summary>
     /// Sum of all items of a real dtype (bool, integers, floats), streamed in chunks within the RAM budget with

@@ -137,6 +137,9 @@ internal static class Strided
         return m;
     }
 
+    /// <summary>Copies <paramref name="n"/> items <paramref name="stride"/> bytes apart into a dense run.</summary>
+    public static void GatherRun(ref byte dst, ref byte src, long stride, long n, int itemSize) => CopyRun(ref dst, itemSize, ref src, stride, n, itemSize);
+
     private static void CopyRun(ref byte dst, long dStride, ref byte src, long sStride, long n, int itemSize)
     {
         if (dStride == itemSize && sStride == itemSize)

@@ -111,8 +111,13 @@ public sealed class FileHandle : IDisposable
     /// most <see cref="ResidentViewLimit"/>) is loaded now and stays valid until disposed; a larger, windowed
     /// view only reserves address space and is reached through <see cref="FileView.Acquire"/> (BF-6).
     /// </summary>
+    /// <param name="offset">File offset of the view's first byte (any byte offset).</param>
+    /// <param name="length">Length in bytes.</param>
+    /// <param name="writable">False for a read-only view: its memory is mapped read-only (a store through its
+    /// address ends the process) and pages loaded for it are neither hashed nor tracked (BF-12), which makes
+    /// reading cheaper.</param>
     /// <exception cref="ArgumentOutOfRangeException">Negative offset or length, or a range past 2^63.</exception>
-    public FileView Map(long offset, long length)
+    public FileView Map(long offset, long length, bool writable = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -132,7 +137,7 @@ public sealed class FileHandle : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
         }
-        var view = new FileView(this, _cache, offset, length, firstBlock, (int)blocks, resident);
+        var view = new FileView(this, _cache, offset, length, firstBlock, (int)blocks, resident, writable);
         lock (_viewsLock)
         {
             if (_disposed)

@@ -20,8 +20,9 @@ public sealed class FileView : IDisposable
     private readonly HashSet<ViewWindow> _windows = new();
     private bool _disposed;
 
-    internal FileView(FileHandle handle, PageCache cache, long offset, long length, long firstBlock, int blockCount, bool resident)
+    internal FileView(FileHandle handle, PageCache cache, long offset, long length, long firstBlock, int blockCount, bool resident, bool writable)
     {
+        IsWritable = writable;
         Handle = handle;
         _cache = cache;
         Offset = offset;
@@ -37,12 +38,12 @@ public sealed class FileView : IDisposable
             {
                 if (blockCount > 1)
                 {
-                    _ = cache.Prefetch(firstBlock + 1, blockCount - 1); // the next blocks load while this thread loads the first
+                    _ = cache.Prefetch(firstBlock + 1, blockCount - 1, hash: writable); // the next blocks load while this thread loads the first
                 }
                 for (int i = 0; i < blockCount; i++)
                 {
-                    Page page = cache.Load(firstBlock + i);
-                    cache.Attach(_memory, i, page);
+                    Page page = cache.Load(firstBlock + i, writable);
+                    cache.Attach(_memory, i, page, writable);
                 }
             }
             catch
@@ -67,8 +68,11 @@ public sealed class FileView : IDisposable
     /// <summary>Length of the view in bytes.</summary>
     public long Length { get; }
 
-    /// <summary>True when the whole view is loaded and valid until disposed; false for a windowed view (use <see cref="Acquire"/>).</summary>
+    /// <summary>True when the whole view is loaded and valid until disposed; false for a windowed view (use <see cref="Acquire(long, long)"/>).</summary>
     public bool IsResident { get; }
+
+    /// <summary>False for a read-only view (only <see cref="ReadOnlySpan"/>, <see cref="GetReadOnlySpan"/> and read-only windows).</summary>
+    public bool IsWritable { get; }
 
     /// <summary>
     /// Address of the view's first byte; the view's bytes follow contiguously. For a windowed view only the
@@ -77,24 +81,38 @@ public sealed class FileView : IDisposable
     /// </summary>
     public nint Address => _memory is null || _memory.Base == 0 ? 0 : _memory.Base + _head;
 
-    /// <summary>The whole view as a span (resident views of at most int.MaxValue bytes).</summary>
-    /// <exception cref="InvalidOperationException">The view is windowed or too long for a span.</exception>
-    public Span<byte> Span
+    /// <summary>The whole view as a span (writable resident views of at most int.MaxValue bytes).</summary>
+    /// <exception cref="InvalidOperationException">The view is windowed, read-only, or too long for a span.</exception>
+    public Span<byte> Span => GetSpan(0, WholeLength());
+
+    /// <summary>The whole view as a read-only span (resident views of at most int.MaxValue bytes).</summary>
+    public ReadOnlySpan<byte> ReadOnlySpan => GetReadOnlySpan(0, WholeLength());
+
+    /// <summary>Bytes [<paramref name="offset"/>, offset + <paramref name="length"/>) of a writable view; on a windowed view the range must lie in acquired windows.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the view.</exception>
+    /// <exception cref="InvalidOperationException">The view is read-only or disposed, or the range of a windowed view is not acquired.</exception>
+    public Span<byte> GetSpan(long offset, int length)
     {
-        get
+        if (!IsWritable)
         {
-            if (Length > int.MaxValue)
-            {
-                throw new InvalidOperationException($"a view of {Length} bytes is too long for one span: use GetSpan or Acquire");
-            }
-            return GetSpan(0, (int)Length);
+            throw new InvalidOperationException("a read-only view: use GetReadOnlySpan");
         }
+        return Bytes(offset, length);
     }
 
-    /// <summary>Bytes [<paramref name="offset"/>, offset + <paramref name="length"/>) of the view; on a windowed view the range must lie in acquired windows.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the view.</exception>
-    /// <exception cref="InvalidOperationException">The view is disposed, or the range of a windowed view is not acquired.</exception>
-    public unsafe Span<byte> GetSpan(long offset, int length)
+    /// <summary>Bytes [<paramref name="offset"/>, offset + <paramref name="length"/>) of the view, read-only; on a windowed view the range must lie in acquired windows.</summary>
+    public ReadOnlySpan<byte> GetReadOnlySpan(long offset, int length) => Bytes(offset, length);
+
+    private int WholeLength()
+    {
+        if (Length > int.MaxValue)
+        {
+            throw new InvalidOperationException($"a view of {Length} bytes is too long for one span: use GetSpan or Acquire");
+        }
+        return (int)Length;
+    }
+
+    private unsafe Span<byte> Bytes(long offset, int length)
     {
         CheckRange(offset, length);
         lock (_gate)
@@ -119,20 +137,29 @@ public sealed class FileView : IDisposable
         }
     }
 
+    /// <summary>Like <see cref="Acquire(long, long, bool)"/>, writable when the view is.</summary>
+    public ViewWindow Acquire(long offset, long length) => Acquire(offset, length, IsWritable);
+
     /// <summary>
     /// Loads bytes [<paramref name="offset"/>, offset + <paramref name="length"/>) of the view and keeps them in
     /// memory until the returned window is disposed (BF-7). On a resident view this only returns a window on
-    /// memory that is there anyway.
+    /// memory that is there anyway. A read-only window (<paramref name="writable"/> false) maps its pages
+    /// read-only and does not make the handle hash them (BF-12): the cheap way to stream through data.
     /// </summary>
-    public ViewWindow Acquire(long offset, long length)
+    /// <exception cref="InvalidOperationException">A writable window of a read-only view.</exception>
+    public ViewWindow Acquire(long offset, long length, bool writable)
     {
         CheckRange(offset, length);
+        if (writable && !IsWritable)
+        {
+            throw new InvalidOperationException("a writable window of a read-only view");
+        }
         if (IsResident)
         {
             lock (_gate)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                return new ViewWindow(this, offset, length, Address + (nint)offset, null, 0, 0);
+                return new ViewWindow(this, offset, length, Address + (nint)offset, writable, null, 0, 0);
             }
         }
         (int first, int end) = Blocks(offset, length);
@@ -141,7 +168,7 @@ public sealed class FileView : IDisposable
         {
             for (int i = first; i < end; i++)
             {
-                pages.Add(_cache.Load(_firstBlock + i));
+                pages.Add(_cache.Load(_firstBlock + i, writable));
             }
         }
         catch
@@ -168,19 +195,19 @@ public sealed class FileView : IDisposable
                 for (int i = first; i < end; i++)
                 {
                     _refs[i]++;
-                    _cache.Attach(_memory!, i, pages[i - first]); // drops the extra pin when the piece is already shown
+                    _cache.Attach(_memory!, i, pages[i - first], writable); // drops the extra pin when the piece is already shown
                 }
-                window = new ViewWindow(this, offset, length, Address + (nint)offset, null, first, end);
+                window = new ViewWindow(this, offset, length, Address + (nint)offset, writable, null, first, end);
             }
             else
             {
                 ViewMemory own = _cache.CreateView(end - first);
                 for (int i = first; i < end; i++)
                 {
-                    _cache.Attach(own, i - first, pages[i - first]);
+                    _cache.Attach(own, i - first, pages[i - first], writable);
                 }
                 long start = _head + offset - (long)first * _cache.BlockSize;
-                window = new ViewWindow(this, offset, length, own.Base + (nint)start, own, first, end);
+                window = new ViewWindow(this, offset, length, own.Base + (nint)start, writable, own, first, end);
             }
             _windows.Add(window);
             return window;
@@ -266,12 +293,13 @@ public sealed class FileView : IDisposable
 /// </summary>
 public sealed class ViewWindow : IDisposable
 {
-    internal ViewWindow(FileView view, long offset, long length, nint address, ViewMemory? own, int firstBlock, int endBlock)
+    internal ViewWindow(FileView view, long offset, long length, nint address, bool writable, ViewMemory? own, int firstBlock, int endBlock)
     {
         View = view;
         Offset = offset;
         Length = length;
         Address = address;
+        IsWritable = writable;
         OwnMemory = own;
         FirstBlock = firstBlock;
         EndBlock = endBlock;
@@ -289,27 +317,45 @@ public sealed class ViewWindow : IDisposable
     /// <summary>Address of the window's first byte (inside the view's range with the mapped backend).</summary>
     public nint Address { get; }
 
+    /// <summary>False for a read-only window.</summary>
+    public bool IsWritable { get; }
+
     internal ViewMemory? OwnMemory { get; }
 
     internal int FirstBlock { get; }
 
     internal int EndBlock { get; }
 
-    /// <summary>The whole window as a span (at most int.MaxValue bytes).</summary>
-    public Span<byte> Span
+    /// <summary>The whole window as a span (writable windows of at most int.MaxValue bytes).</summary>
+    public Span<byte> Span => GetSpan(0, WholeLength());
+
+    /// <summary>The whole window as a read-only span (at most int.MaxValue bytes).</summary>
+    public ReadOnlySpan<byte> ReadOnlySpan => GetReadOnlySpan(0, WholeLength());
+
+    /// <summary>Bytes [<paramref name="offset"/>, offset + <paramref name="length"/>) of a writable window.</summary>
+    /// <exception cref="InvalidOperationException">The window is read-only.</exception>
+    public Span<byte> GetSpan(long offset, int length)
     {
-        get
+        if (!IsWritable)
         {
-            if (Length > int.MaxValue)
-            {
-                throw new InvalidOperationException($"a window of {Length} bytes is too long for one span: use GetSpan");
-            }
-            return GetSpan(0, (int)Length);
+            throw new InvalidOperationException("a read-only window: use GetReadOnlySpan");
         }
+        return Bytes(offset, length);
     }
 
-    /// <summary>Bytes [<paramref name="offset"/>, offset + <paramref name="length"/>) of the window.</summary>
-    public unsafe Span<byte> GetSpan(long offset, int length)
+    /// <summary>Bytes [<paramref name="offset"/>, offset + <paramref name="length"/>) of the window, read-only.</summary>
+    public ReadOnlySpan<byte> GetReadOnlySpan(long offset, int length) => Bytes(offset, length);
+
+    private int WholeLength()
+    {
+        if (Length > int.MaxValue)
+        {
+            throw new InvalidOperationException($"a window of {Length} bytes is too long for one span: use GetSpan");
+        }
+        return (int)Length;
+    }
+
+    private unsafe Span<byte> Bytes(long offset, int length)
     {
         if (offset < 0 || length < 0 || offset > Length || length > Length - offset)
         {

@@ -22,3 +22,11 @@ public interface IBlockFile
     /// </summary>
     void StoreBlock(long block, ReadOnlySpan<byte> buffer);
 }
+
+/// <summary>
+/// Marks a block file whose <see cref="IBlockFile.LoadBlock"/> writes every byte of the buffer (zeros included), so
+/// the cache need not clear a recycled slot before loading into it.
+/// </summary>
+internal interface IWholeBlockLoader
+{
+}

@@ -5,7 +5,7 @@ namespace Wendelin.Arrays.BigFile;
 /// are holes that cost nothing) and without a size, so an array over it can grow or shrink while its views stay
 /// valid. For tests, benchmarks and RAMArray. Thread-safe.
 /// </summary>
-public sealed class MemoryBlockFile : IBlockFile
+public sealed class MemoryBlockFile : IBlockFile, IWholeBlockLoader
 {
     private readonly object _lock = new();
     private readonly Dictionary<long, byte[]> _blocks = new();
@@ -41,6 +41,10 @@ public sealed class MemoryBlockFile : IBlockFile
             if (_blocks.TryGetValue(block, out byte[]? data))
             {
                 data.CopyTo(buffer);
+            }
+            else
+            {
+                buffer.Clear();
             }
         }
     }

@@ -86,8 +86,9 @@ internal sealed unsafe class NativePageMemory : PageMemory
 
         private byte* Piece(int index) => (byte*)Base + (long)index * BlockSize;
 
-        public override void Show(int index, Page page, byte* slot)
+        public override void Show(int index, Page page, byte* slot, bool writable)
         {
+            Writable[index] = writable;
             byte* dst = Piece(index);
             Buffer.MemoryCopy(slot, dst, BlockSize, BlockSize);
             int units = BlockSize / _unit;
@@ -121,6 +122,7 @@ internal sealed unsafe class NativePageMemory : PageMemory
         public override void Hide(int index)
         {
             Pieces[index] = null;
+            Writable[index] = false;
             _synced[index] = null;
         }
 

@@ -8,7 +8,7 @@ namespace Wendelin.Arrays.BigFile;
 /// writes the block back, growing the file. Not transactional: for tests and benchmarks. Thread-safe
 /// (positional I/O). Opened without an access-pattern hint so the kernel's read-ahead serves streaming scans.
 /// </summary>
-public sealed class OsBlockFile : IBlockFile, IDisposable
+public sealed class OsBlockFile : IBlockFile, IWholeBlockLoader, IDisposable
 {
     private readonly FileStream _stream;
     private readonly SafeFileHandle _handle;
@@ -45,7 +45,8 @@ public sealed class OsBlockFile : IBlockFile, IDisposable
             int n = RandomAccess.Read(_handle, buffer[done..], at + done);
             if (n <= 0)
             {
-                break; // past the end: the rest stays zero (a hole)
+                buffer[done..].Clear(); // past the end: zeros (a hole)
+                break;
             }
             done += n;
         }

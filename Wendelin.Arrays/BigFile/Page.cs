@@ -35,10 +35,16 @@ internal sealed class Page
     /// <summary>Views and windows that show this page (it is attached while pinned, BF-7).</summary>
     public int Pins;
 
-    /// <summary>LRU links, set only while Resident and unpinned.</summary>
+    /// <summary>Links in the list that holds the page while it is Resident and unpinned.</summary>
     public Page? Older, Newer;
 
-    public bool InLru;
+    /// <summary>The eviction list the page is in (<see cref="PageList"/>), or null.</summary>
+    public PageList? List;
+
+    public bool InLru => List is not null;
+
+    /// <summary>How many times the page went from unpinned to pinned (1 = used once, BF-4).</summary>
+    public int Uses;
 
     /// <summary>Hash of each unit's stored content (as loaded, or as marked stored).</summary>
     public UInt128[]? Clean;
@@ -92,5 +98,55 @@ internal sealed class Page
             Array.Clear(Changed);
         }
         ChangedUnits = 0;
+    }
+}
+
+/// <summary>An intrusive list of unpinned resident pages, oldest first (the cache's eviction order, BF-4).</summary>
+internal sealed class PageList
+{
+    public Page? Oldest { get; private set; }
+
+    public Page? Newest { get; private set; }
+
+    public int Count { get; private set; }
+
+    public void AddNewest(Page p)
+    {
+        p.Older = Newest;
+        p.Newer = null;
+        if (Newest is not null)
+        {
+            Newest.Newer = p;
+        }
+        else
+        {
+            Oldest = p;
+        }
+        Newest = p;
+        p.List = this;
+        Count++;
+    }
+
+    public void Remove(Page p)
+    {
+        if (p.Older is not null)
+        {
+            p.Older.Newer = p.Newer;
+        }
+        else
+        {
+            Oldest = p.Newer;
+        }
+        if (p.Newer is not null)
+        {
+            p.Newer.Older = p.Older;
+        }
+        else
+        {
+            Newest = p.Older;
+        }
+        p.Older = p.Newer = null;
+        p.List = null;
+        Count--;
     }
 }

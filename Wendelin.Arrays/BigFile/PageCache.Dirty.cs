@@ -11,9 +11,9 @@ internal sealed unsafe partial class PageCache
     /// <inheritdoc/>
     public void Suspect(Page page, int first, int count)
     {
-        if (page.State != PageState.Resident && page.State != PageState.Loading)
+        if ((page.State != PageState.Resident && page.State != PageState.Loading) || page.Clean is null)
         {
-            return;
+            return; // (a page without hashes was never shown writable)
         }
         if (first == 0 && count == _units)
         {
@@ -51,7 +51,10 @@ internal sealed unsafe partial class PageCache
         _harvestEpoch++;
         foreach ((ViewMemory view, int index) in page.Pieces)
         {
-            view.Harvest(index, this);
+            if (view.Writable[index])
+            {
+                view.Harvest(index, this);
+            }
         }
     }
 
@@ -324,13 +327,13 @@ internal sealed unsafe partial class PageCache
             try
             {
                 var span = new Span<byte>(slot, _blockSize);
-                if (!zero)
+                if (zero)
+                {
+                    _memory.PrepareFresh(slotIndex, slot);
+                }
+                else if (_file is not IWholeBlockLoader)
                 {
                     span.Clear();
-                }
-                else
-                {
-                    _memory.PrepareFresh(slot);
                 }
                 _file.LoadBlock(page.Block, span);
                 hashes = HashUnits(slot);
@@ -352,7 +355,7 @@ internal sealed unsafe partial class PageCache
                         page.ClearChanged();
                         foreach ((ViewMemory view, int index) in page.Pieces)
                         {
-                            view.Show(index, page, slot);
+                            view.Show(index, page, slot, view.Writable[index]);
                         }
                         FreeSlot(old);
                         _loads++;

@@ -25,7 +25,8 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     private int _slotCount;
     private int _usedSlots;
     private int _pinnedPages;
-    private Page? _lruOldest, _lruNewest;
+    private readonly PageList _lru = new();   // unpinned pages used more than once, or loaded ahead and not used yet
+    private readonly PageList _once = new();  // clean unpinned pages released after their first use (BF-4)
     private SpillFile? _spill;
     private long _loads, _stores, _evictions, _spills, _unspills, _prefetched;
     private long _harvestEpoch;
@@ -55,12 +56,26 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
 
     // ---------------------------------------------------------------- slots and LRU (BF-3, BF-4)
 
-    /// <summary>A free slot; over budget it evicts the least recently used clean page, else spills the least recently used dirty one (BF-4, BF-20). Returns -1 for a prefetch that would need more than evicting a clean page.</summary>
+    /// <summary>
+    /// A free slot. Over budget it evicts a page (BF-4): the oldest page used once, else the least recently used
+    /// clean page, else it spills the least recently used dirty one (BF-20). Below budget it still recycles the
+    /// oldest page used once when more than a quarter of the budget holds such pages, so a stream of data read
+    /// once does not fill the whole budget with fresh memory. Returns -1 for a prefetch that would need more than
+    /// evicting a clean page.
+    /// </summary>
     private int AllocateSlot(bool prefetch)
     {
-        if (_usedSlots >= _budgetSlots && !MakeRoom(prefetch) && prefetch)
+        if (_usedSlots >= _budgetSlots)
         {
-            return -1;
+            if (!MakeRoom(prefetch) && prefetch)
+            {
+                return -1;
+            }
+        }
+        else if (_once.Count > Math.Max(1, _budgetSlots / 4))
+        {
+            DropResident(_once.Oldest!);
+            _evictions++;
         }
         int slot = _freeSlots.Count > 0 ? _freeSlots.Dequeue() : _slotCount++;
         _usedSlots++;
@@ -70,21 +85,26 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     private bool MakeRoom(bool cleanOnly)
     {
         // freeing a slot lowers _usedSlots; AllocateSlot takes it again right after
-        for (Page? p = _lruOldest; p is not null; p = p.Newer)
+        if (_once.Oldest is { } once)
+        {
+            DropResident(once);
+            _evictions++;
+            return true;
+        }
+        for (Page? p = _lru.Oldest; p is not null; p = p.Newer)
         {
             if (!p.IsDirty)
             {
-                RemoveLru(p);
                 DropResident(p);
                 _evictions++;
                 return true;
             }
         }
-        if (cleanOnly || _lruOldest is null)
+        if (cleanOnly || _lru.Oldest is null)
         {
             return false;
         }
-        Page victim = _lruOldest;
+        Page victim = _lru.Oldest;
         RemoveLru(victim);
         _spill ??= new SpillFile(_scratchDirectory, _blockSize);
         victim.SpillSlot = _spill.Write(new ReadOnlySpan<byte>(_memory.Slot(victim.Slot), _blockSize));
@@ -132,43 +152,9 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         }
     }
 
-    private void AddLruNewest(Page p)
-    {
-        p.Older = _lruNewest;
-        p.Newer = null;
-        if (_lruNewest is not null)
-        {
-            _lruNewest.Newer = p;
-        }
-        else
-        {
-            _lruOldest = p;
-        }
-        _lruNewest = p;
-        p.InLru = true;
-    }
+    private void AddLruNewest(Page p) => _lru.AddNewest(p);
 
-    private void RemoveLru(Page p)
-    {
-        if (p.Older is not null)
-        {
-            p.Older.Newer = p.Newer;
-        }
-        else
-        {
-            _lruOldest = p.Newer;
-        }
-        if (p.Newer is not null)
-        {
-            p.Newer.Older = p.Older;
-        }
-        else
-        {
-            _lruNewest = p.Older;
-        }
-        p.Older = p.Newer = null;
-        p.InLru = false;
-    }
+    private static void RemoveLru(Page p) => p.List?.Remove(p);
 
     private void Pin(Page p)
     {
@@ -179,6 +165,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         if (p.Pins++ == 0)
         {
             _pinnedPages++;
+            p.Uses++;
         }
     }
 
@@ -189,7 +176,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             _pinnedPages--;
             if (p.State == PageState.Resident)
             {
-                AddLruNewest(p);
+                (p.Uses == 1 && !p.IsDirty ? _once : _lru).AddNewest(p);
             }
             // pins may have pushed RAM over budget: back within it as soon as pages are unpinned (BF-3)
             while (_usedSlots > _budgetSlots && MakeRoom(cleanOnly: false))
@@ -205,7 +192,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     /// needed; pinned when <paramref name="pin"/>, else made most recently used. Concurrent callers for one block
     /// share one load. For a prefetch returns null instead of waiting or of going over budget.
     /// </summary>
-    public Page? GetPage(long block, bool pin, bool prefetch)
+    public Page? GetPage(long block, bool pin, bool prefetch, bool hash)
     {
         while (true)
         {
@@ -226,8 +213,10 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
                             {
                                 Pin(page);
                             }
-                            else if (page.InLru)
+                            else if (page.List == _lru)
                             {
+                                // read-ahead of a cached page keeps it; a page already used once stays where it
+                                // is (a late read-ahead must not rescue what a stream consumed, BF-4)
                                 RemoveLru(page);
                                 AddLruNewest(page);
                             }
@@ -280,7 +269,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
                 wait.Task.Wait();
                 continue;
             }
-            if (Fill(page, slot, zero, unspill, pin, prefetch) is { } done)
+            if (Fill(page, slot, zero, unspill, pin, prefetch, hash) is { } done)
             {
                 return done;
             }
@@ -288,7 +277,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     }
 
     /// <summary>Fills a Loading page's slot without the lock, then publishes it; null means "invalidated meanwhile, retry".</summary>
-    private Page? Fill(Page page, byte* slot, bool zero, bool unspill, bool pin, bool prefetch)
+    private Page? Fill(Page page, byte* slot, bool zero, bool unspill, bool pin, bool prefetch, bool hash)
     {
         UInt128[]? hashes = null;
         ExceptionDispatchInfo? error = null;
@@ -306,16 +295,19 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             }
             else
             {
-                if (!zero)
+                if (zero)
+                {
+                    _memory.PrepareFresh(page.Slot, slot); // Slot does not change while the page is Loading
+                }
+                else if (_file is not IWholeBlockLoader)
                 {
                     span.Clear();
                 }
-                else
-                {
-                    _memory.PrepareFresh(slot);
-                }
                 _file.LoadBlock(page.Block, span);
-                hashes = HashUnits(slot);
+                if (hash)
+                {
+                    hashes = HashUnits(slot); // still invisible to views: nothing can have written it
+                }
             }
         }
 #pragma warning disable CA1031 // not swallowed: rethrown below once the page is cleaned up
@@ -363,7 +355,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
                 }
                 else
                 {
-                    page.Clean = hashes;
+                    page.Clean = hashes; // null for a page loaded only for reading: hashed at its first writable attach
                     _loads++;
                     if (prefetch)
                     {
@@ -424,7 +416,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     /// requests wait, the oldest are dropped: a reader that outran its read-ahead no longer needs them, and
     /// loading them late would only evict pages it is about to use.
     /// </summary>
-    public Task Prefetch(long firstBlock, long blockCount)
+    public Task Prefetch(long firstBlock, long blockCount, bool hash = false)
     {
         if (!_background)
         {
@@ -434,7 +426,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             }
             return Task.CompletedTask;
         }
-        var request = (firstBlock, blockCount, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var request = (firstBlock, blockCount, hash, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         bool start;
         lock (_lock)
         {
@@ -451,21 +443,21 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         {
             _ = Task.Run(PrefetchWorker);
         }
-        return request.Item3.Task;
+        return request.Item4.Task;
     }
 
     private const int MaxPendingPrefetches = 4;
 
-    private readonly Queue<(long First, long Count, TaskCompletionSource Done)> _prefetchQueue = new();
+    private readonly Queue<(long First, long Count, bool Hash, TaskCompletionSource Done)> _prefetchQueue = new();
     private bool _prefetchRunning;
 
     private static readonly ParallelOptions PrefetchParallelism = new() { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) };
 
-    private void PrefetchOne(long block)
+    private void PrefetchOne(long block, bool hash)
     {
         try
         {
-            GetPage(block, pin: false, prefetch: true);
+            GetPage(block, pin: false, prefetch: true, hash);
         }
 #pragma warning disable CA1031 // a prefetch never fails: the access that needs the block loads it again and sees the error
         catch (Exception)
@@ -478,7 +470,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     {
         while (true)
         {
-            (long First, long Count, TaskCompletionSource Done) request;
+            (long First, long Count, bool Hash, TaskCompletionSource Done) request;
             lock (_lock)
             {
                 if (_disposed || _prefetchQueue.Count == 0)
@@ -495,7 +487,8 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             try
             {
                 // the blocks of one request load in parallel, one per core (a load is I/O plus hashing)
-                Parallel.For(request.First, request.First + request.Count, PrefetchParallelism, PrefetchOne);
+                bool hash = request.Hash;
+                Parallel.For(request.First, request.First + request.Count, PrefetchParallelism, b => PrefetchOne(b, hash));
             }
             finally
             {
@@ -517,8 +510,8 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         }
     }
 
-    /// <summary>Loads <paramref name="block"/> if needed and pins it (for <see cref="Attach"/>, or <see cref="Release"/> on failure).</summary>
-    public Page Load(long block) => GetPage(block, pin: true, prefetch: false)!;
+    /// <summary>Loads <paramref name="block"/> if needed and pins it (for <see cref="Attach"/>, or <see cref="Release"/> on failure); <paramref name="writable"/> lets the loader take the page's hashes.</summary>
+    public Page Load(long block, bool writable) => GetPage(block, pin: true, prefetch: false, hash: writable)!;
 
     /// <summary>Drops a pin taken by <see cref="Load"/>.</summary>
     public void Release(Page page)
@@ -532,26 +525,47 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         }
     }
 
-    /// <summary>Shows pinned <paramref name="page"/> as piece <paramref name="index"/> of <paramref name="view"/>; the pin now belongs to the piece (or is dropped if the piece already shows the page).</summary>
-    public void Attach(ViewMemory view, int index, Page page)
+    /// <summary>
+    /// Shows pinned <paramref name="page"/> as piece <paramref name="index"/> of <paramref name="view"/>; the pin now
+    /// belongs to the piece (or is dropped if the piece already shows the page, which is then made writable if
+    /// asked). A page is hashed before it is first shown writable (BF-12).
+    /// </summary>
+    public void Attach(ViewMemory view, int index, Page page, bool writable)
     {
         lock (_lock)
         {
             ThrowIfDisposed();
-            if (!_views.Contains(view) || view.Pieces[index] is not null)
+            if (!_views.Contains(view))
             {
                 Unpin(page);
                 return;
+            }
+            if (view.Pieces[index] is not null)
+            {
+                Unpin(page);
+                if (writable && !view.Writable[index])
+                {
+                    EnsureHashed(page);
+                    view.Show(index, page, _memory.Slot(page.Slot), writable: true);
+                }
+                return;
+            }
+            if (writable)
+            {
+                EnsureHashed(page);
             }
             if (!_memory.SharesViews)
             {
                 // a copy must include what other copies wrote so far (BF-40)
                 HarvestPage(page);
             }
-            view.Show(index, page, _memory.Slot(page.Slot));
+            view.Show(index, page, _memory.Slot(page.Slot), writable);
             page.Pieces.Add((view, index));
         }
     }
+
+    /// <summary>Takes the reference hashes of a page loaded only for reading (no writable piece has shown it, so its bytes are still the stored ones).</summary>
+    private void EnsureHashed(Page page) => page.Clean ??= HashUnits(_memory.Slot(page.Slot));
 
     /// <summary>Harvests piece <paramref name="index"/>, hides it and unpins its page.</summary>
     public void Hide(ViewMemory view, int index)
@@ -562,8 +576,11 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             {
                 return;
             }
-            _harvestEpoch++;
-            view.Harvest(index, this);
+            if (view.Writable[index])
+            {
+                _harvestEpoch++;
+                view.Harvest(index, this);
+            }
             view.Hide(index);
             page.Pieces.Remove((view, index));
             Unpin(page);

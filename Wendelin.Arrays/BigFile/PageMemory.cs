@@ -23,7 +23,7 @@ internal abstract unsafe class PageMemory : IDisposable
     public abstract bool IsZero(int slot);
 
     /// <summary>Readies the memory of a slot that <see cref="IsZero"/> reported fresh, for a load (called without the lock by the loading thread).</summary>
-    public virtual void PrepareFresh(byte* memory)
+    public virtual void PrepareFresh(int slot, byte* memory)
     {
     }
 
@@ -63,6 +63,7 @@ internal abstract unsafe class ViewMemory : IDisposable
         BlockCount = blockCount;
         BlockSize = blockSize;
         Pieces = new Page?[blockCount];
+        Writable = new bool[blockCount];
     }
 
     public int BlockCount { get; }
@@ -75,18 +76,24 @@ internal abstract unsafe class ViewMemory : IDisposable
     /// <summary>The page each piece shows, or null.</summary>
     public Page?[] Pieces { get; }
 
-    /// <summary>Makes piece <paramref name="index"/> show <paramref name="page"/>, whose bytes are at <paramref name="slot"/> (also used after the page moved to a new slot).</summary>
-    public abstract void Show(int index, Page page, byte* slot);
+    /// <summary>Whether each shown piece may be written (read-only pieces are neither tracked nor harvested, BF-12).</summary>
+    public bool[] Writable { get; }
 
-    /// <summary>Reports to <paramref name="sink"/> the units of piece <paramref name="index"/> written since the last harvest (copies write their bytes back first).</summary>
+    /// <summary>
+    /// Makes piece <paramref name="index"/> show <paramref name="page"/>, whose bytes are at <paramref name="slot"/>,
+    /// writable or read-only (also used after the page moved to a new slot, and to make a read-only piece writable).
+    /// </summary>
+    public abstract void Show(int index, Page page, byte* slot, bool writable);
+
+    /// <summary>Reports to <paramref name="sink"/> the units of writable piece <paramref name="index"/> written since the last harvest (copies write their bytes back first).</summary>
     public abstract void Harvest(int index, IHarvestSink sink);
 
-    /// <summary>Harvests every piece.</summary>
+    /// <summary>Harvests every writable piece.</summary>
     public virtual void HarvestAll(IHarvestSink sink)
     {
         for (int i = 0; i < BlockCount; i++)
         {
-            if (Pieces[i] is not null)
+            if (Pieces[i] is not null && Writable[i])
             {
                 Harvest(i, sink);
             }

@@ -57,7 +57,14 @@ public sealed partial class FileStorage
             }
             else
             {
-                chosen = Tid.Now().LaterThan(_clock > last ? _clock : last);
+                try
+                {
+                    chosen = Tid.Now().LaterThan(_clock > last ? _clock : last);
+                }
+                catch (OverflowException e)
+                {
+                    throw new FileStorageException($"{Name}: no tid is later than the last one, {last}", e);
+                }
             }
             _clock = chosen;
             var txn = new FsTransaction(this, metadata, chosen, status, user, description, extension, end, _options.SpillThreshold);

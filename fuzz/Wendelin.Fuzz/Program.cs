@@ -10,6 +10,7 @@ internal static class Program
     {
         ["pickle"] = PickleTarget.Run,
         ["filestorage"] = FileStorageTarget.Run,
+        ["objects"] = ObjectsTarget.Run,
     };
 
     public static int Main(string[] args)

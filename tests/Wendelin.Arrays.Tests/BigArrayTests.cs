@@ -179,6 +179,8 @@ public sealed class BigArrayTests
         sub.SetItem<short>(5, 0);
         Assert.Equal(5, a.GetItem<short>(12));
         sub.Dispose();
+        Assert.Equal(1, store.LiveMappings); // item access keeps its block mapped
+        a.ReleaseItemCache();
         Assert.Equal(0, store.LiveMappings);
         Assert.Throws<ObjectDisposedException>(() => sub.GetItem<short>(0));
         Assert.Throws<ObjectDisposedException>(() => v[1..2]);
@@ -223,7 +225,9 @@ public sealed class BigArrayTests
         a.Resize(2, 3);
         a.Resize(10, 3);
         Assert.Equal(30, a.GetItem<int>(9, 2));
-        Assert.Throws<ArgumentException>(() => a.Resize(30));
+        a.Resize(30); // any number of axes: the same bytes read 1-D
+        Assert.Equal(30, a.GetItem<int>(29));
+        Assert.Throws<ArgumentException>(() => a.Resize());
     }
 
     [Fact]
@@ -249,12 +253,27 @@ public sealed class BigArrayTests
         Assert.Throws<ArgumentException>(() => c.Append<long>(new long[6], [3, 2]));
         Assert.Throws<ArgumentException>(() => c.Append<int>(new int[6], [1, 3, 2])); // incompatible dtype
         Assert.Throws<ArgumentException>(() => f.Append<long>(new long[6], [3, 2, 1]));
+        // a failure after the array grew (the values' element type is checked by the copy): resized back
+        Assert.Throws<ArgumentException>(() => c.Append(new float[1, 3, 2]));
         Assert.Equal([3L, 3, 2], c.Shape.ToArray());
         Assert.Equal(before, c.ToArray<long>());
 
         // an empty append is a no-op (upstream raised)
         c.Append<long>([], [0, 3, 2]);
         Assert.Equal([3L, 3, 2], c.Shape.ToArray());
+    }
+
+    [Fact]
+    public void Append_that_fails_after_growing_resizes_back()
+    {
+        var store = new TestStore(1 << 20);
+        var a = new BigArray([4, 2], DType.Int32, ArrayOrder.C, store);
+        a.CopyFrom<int>([1, 2, 3, 4, 5, 6, 7, 8]);
+        store.FailAfterMaps = 0; // the write of the new rows fails (as a failing block load would)
+        Assert.Throws<IOException>(() => a.Append<int>([9, 10], [1, 2]));
+        store.FailAfterMaps = null;
+        Assert.Equal([4L, 2], a.Shape.ToArray());
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], a.ToArray<int>());
     }
 
     [Fact]
@@ -430,6 +449,52 @@ public sealed class BigArrayTests
         }
         using RAMArray f = ArrayFactory.Create([5, 7], DType.Int32, ArrayOrder.F);
         Assert.All(f.Chunks(28), c => Assert.Equal([5L, 1], c.Shape.ToArray())); // F: whole columns
+    }
+
+    [Fact]
+    public void Streaming_prefetches_ahead_of_every_chunk()
+    {
+        // budget 1 MiB: chunks of 64 KiB, read-ahead of 256 KiB
+        var store = new TestStore(1 << 20, ramBudget: 1 << 20);
+        var a = new BigArray([100_000], DType.Float64, ArrayOrder.C, store);
+        a.Assign([], 1.0);
+        Assert.Equal(64 << 10, a.DefaultChunkBytes);
+        foreach (Action pass in new Action[] { () => Assert.Equal(100_000.0, a.Sum()), () => Assert.Equal(13, a.Chunks().Count()) })
+        {
+            store.Events.Clear();
+            pass();
+            var maps = store.Events.Where(e => e.Kind == "map").ToList();
+            Assert.Equal(13, maps.Count); // 800,000 bytes in 64 KiB chunks
+            for (int m = 1; m < maps.Count; m++)
+            {
+                // every later chunk was asked for before it was mapped
+                int at = store.Events.IndexOf(maps[m]);
+                Assert.Contains(store.Events.Take(at), e => e.Kind == "prefetch" && e.Offset <= maps[m].Offset && e.Offset + e.Length >= maps[m].Offset + maps[m].Length);
+            }
+            long asked = store.Events.Where(e => e.Kind == "prefetch").Sum(e => e.Length);
+            Assert.Equal(800_000 - (64 << 10), asked); // each byte after the first chunk asked for once
+            Assert.Equal(0, store.LiveMappings);
+        }
+    }
+
+    private readonly record struct Rec24(long A, long B, long C);
+
+    [Fact]
+    public void Items_straddling_pages_and_record_structs()
+    {
+        // 24-byte records over 4 KiB pages: item 170 occupies bytes 4080..4103, across the first page edge
+        DType rec = DType.Record([("a", DType.Int64), ("b", DType.Int64), ("c", DType.Int64)]);
+        using RAMArray a = ArrayFactory.Create([1000], rec);
+        for (long i = 165; i < 175; i++)
+        {
+            a.SetItem(new Rec24(i, -i, i * i), i);
+        }
+        Assert.Equal(new Rec24(170, -170, 28900), a.GetItem<Rec24>(170));
+        Assert.Equal(new Rec24(171, -171, 29241), a.GetItem<Rec24>(171));
+        using ArrayView b = a[..].Field("b");
+        Assert.Equal(-170L, b.GetItem<long>(170));
+        Assert.Equal(Enumerable.Range(165, 10).Sum(i => -(long)i), (long)b.SumInteger());
+        Assert.Throws<ArgumentException>(() => a.GetItem<long>(0));
     }
 
     private static void Fill(BigArray a, DType d, long[] values)

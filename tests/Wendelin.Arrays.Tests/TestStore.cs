@@ -9,8 +9,9 @@ internal sealed class TestStore : ArrayStore
 {
     private readonly byte[] _bytes;
 
-    public TestStore(long capacity, int blockSize = 4096, long residentLimit = long.MaxValue)
+    public TestStore(long capacity, int blockSize = 4096, long residentLimit = long.MaxValue, long ramBudget = 1L << 30)
     {
+        RamBudget = ramBudget;
         _bytes = GC.AllocateArray<byte>((int)capacity, pinned: true);
         BlockSize = blockSize;
         ResidentLimit = residentLimit;
@@ -24,9 +25,15 @@ internal sealed class TestStore : ArrayStore
 
     public int LiveMappings { get; private set; }
 
+    /// <summary>When set, Map throws IOException (a failing block load) once this many more maps succeeded.</summary>
+    public int? FailAfterMaps { get; set; }
+
     public override int BlockSize { get; }
 
-    public override long RamBudget => 1L << 30;
+    public override long RamBudget { get; }
+
+    /// <summary>Every Map and Prefetch in order: (kind, offset, length).</summary>
+    public List<(string Kind, long Offset, long Length)> Events { get; } = [];
 
     public override long ResidentLimit { get; }
 
@@ -38,12 +45,25 @@ internal sealed class TestStore : ArrayStore
         {
             throw new ArgumentOutOfRangeException(nameof(offset), $"{offset}+{length} outside the test store");
         }
+        if (FailAfterMaps is int left)
+        {
+            if (left <= 0)
+            {
+                throw new IOException("test store: injected map failure");
+            }
+            FailAfterMaps = left - 1;
+        }
         Maps++;
         LiveMappings++;
+        Events.Add(("map", offset, length));
         return new Mapping(this, offset, length, length <= ResidentLimit);
     }
 
-    public override void Prefetch(long offset, long length) => Prefetches++;
+    public override void Prefetch(long offset, long length)
+    {
+        Prefetches++;
+        Events.Add(("prefetch", offset, length));
+    }
 
     private sealed class Mapping(TestStore store, long offset, long length, bool resident) : ArrayMapping(offset, length)
     {

@@ -71,9 +71,12 @@ internal sealed unsafe class MemfdPageMemory : PageMemory
 
     public override bool IsZero(int slot) => slot < _zero.Count && _zero[slot];
 
-    public override void PrepareFresh(byte* memory) =>
-        // allocate the slot's pages in one call instead of one fault per 4 KiB page during the load
+    public override void PrepareFresh(int slot, byte* memory)
+    {
+        // allocate the slot's pages in one call, then map them, instead of one fault per 4 KiB page during the load
+        _ = Libc.Fallocate(_fd, 0, (long)slot * BlockSize, BlockSize);
         _ = Libc.Madvise((nint)memory, (nuint)BlockSize, Libc.MADV_POPULATE_WRITE);
+    }
 
     public override void Touched(int slot) => _zero[slot] = false;
 
@@ -106,6 +109,7 @@ internal sealed unsafe class MemfdPageMemory : PageMemory
         }
         _chunks.Clear();
         Libc.Close(_fd);
+        _tracker?.Dispose();
     }
 
     /// <summary>A reserved address range whose pieces map memfd slots (BF-31).</summary>
@@ -132,11 +136,11 @@ internal sealed unsafe class MemfdPageMemory : PageMemory
 
         private nint PieceAddress(int index) => Base + (nint)((long)index * BlockSize);
 
-        public override void Show(int index, Page page, byte* slot)
+        public override void Show(int index, Page page, byte* slot, bool writable)
         {
             nint at = PieceAddress(index);
-            nint p = Libc.Mmap(at, (nuint)BlockSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_FIXED,
-                _owner._fd, (long)page.Slot * BlockSize);
+            int prot = writable ? Libc.PROT_READ | Libc.PROT_WRITE : Libc.PROT_READ;
+            nint p = Libc.Mmap(at, (nuint)BlockSize, prot, Libc.MAP_SHARED | Libc.MAP_FIXED, _owner._fd, (long)page.Slot * BlockSize);
             if (p != at)
             {
                 throw new InsufficientMemoryException($"mapping a page into a view failed: errno {Libc.Errno} (vm.max_map_count?)");
@@ -144,8 +148,12 @@ internal sealed unsafe class MemfdPageMemory : PageMemory
             // Fill the piece's page table now, in one call: first reads then take no fault at all. This matters
             // most with write tracking, where the kernel maps a tracked range one 4 KiB page per fault (BF-31).
             _ = Libc.Madvise(at, (nuint)BlockSize, Libc.MADV_POPULATE_READ);
-            _owner._tracker?.Track(at, (nuint)BlockSize);
+            if (writable)
+            {
+                _owner._tracker?.Track(at, (nuint)BlockSize);
+            }
             Pieces[index] = page;
+            Writable[index] = writable;
         }
 
         public override void Harvest(int index, IHarvestSink sink)
@@ -176,7 +184,7 @@ internal sealed unsafe class MemfdPageMemory : PageMemory
                         int index = (int)(off / BlockSize);
                         int inBlock = (int)(off % BlockSize);
                         nuint take = Math.Min(len, (nuint)(BlockSize - inBlock));
-                        if (Pieces[index] is { } page)
+                        if (Pieces[index] is { } page && Writable[index])
                         {
                             sink.Suspect(page, inBlock / _unit, (int)(take / (nuint)_unit));
                         }
@@ -198,6 +206,7 @@ internal sealed unsafe class MemfdPageMemory : PageMemory
                 throw new InsufficientMemoryException($"unmapping a page from a view failed: errno {Libc.Errno}");
             }
             Pieces[index] = null;
+            Writable[index] = false;
         }
 
         public override void Dispose()

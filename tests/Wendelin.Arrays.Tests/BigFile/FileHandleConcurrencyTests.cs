@@ -129,6 +129,70 @@ public sealed class FileHandleConcurrencyTests(ITestOutputHelper output)
         Assert.Equal(0, torn);
     }
 
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public async Task An_invalidation_during_a_load_makes_the_loader_load_again(string kind)
+    {
+        var f = new GatedBlockFile(Bs);
+        f.Inner.Write(0, Enumerable.Repeat((byte)1, Bs).ToArray());
+        using var h = new FileHandle(f, Backends.Options(kind));
+        Task<byte> mapping = Task.Run(() =>
+        {
+            using FileView v = h.Map(0, Bs);
+            return v.ReadOnlySpan[Bs - 1];
+        });
+        Assert.True(f.Started.Wait(TimeSpan.FromSeconds(10)));
+        f.Inner.Write(0, Enumerable.Repeat((byte)2, Bs).ToArray()); // another writer commits while we load
+        h.InvalidateBlock(0);
+        f.Proceed.Set();
+        Assert.Equal(2, await mapping);
+        Assert.Equal(2, f.Loads);
+        Assert.Equal(1, h.GetStatistics().Loads); // the first, invalidated load is not counted
+    }
+
+    [Fact]
+    public void Stores_made_by_the_kernel_into_a_view_are_tracked()
+    {
+        // read(2) into view memory: the kernel writes the page, and write-protect tracking still reports it (BF-14)
+        using var dir = new TempDirectory("kernel-write");
+        string path = dir.File("src.bin");
+        File.WriteAllBytes(path, Enumerable.Repeat((byte)0x5A, 3000).ToArray());
+        using var h = new FileHandle(new MemoryBlockFile(Bs), Backends.Options("mapped-wp"));
+        using FileView v = h.Map(0, 4L * Bs);
+        using (Microsoft.Win32.SafeHandles.SafeFileHandle fh = File.OpenHandle(path))
+        {
+            Assert.Equal(3000, RandomAccess.Read(fh, v.GetSpan(2L * Bs + 100, 3000), 0));
+        }
+        Assert.Equal([2L], h.DirtyBlocks());
+    }
+
+    private sealed class GatedBlockFile(int blockSize) : IBlockFile
+    {
+        private int _loads;
+
+        public MemoryBlockFile Inner { get; } = new(blockSize);
+
+        public ManualResetEventSlim Started { get; } = new();
+
+        public ManualResetEventSlim Proceed { get; } = new();
+
+        public int Loads => _loads;
+
+        public int BlockSize => blockSize;
+
+        public void LoadBlock(long block, Span<byte> buffer)
+        {
+            if (Interlocked.Increment(ref _loads) == 1)
+            {
+                Started.Set();
+                Proceed.Wait(TimeSpan.FromSeconds(10));
+            }
+            Inner.LoadBlock(block, buffer);
+        }
+
+        public void StoreBlock(long block, ReadOnlySpan<byte> buffer) => Inner.StoreBlock(block, buffer);
+    }
+
     private sealed class HalvesBlockFile(int blockSize) : IBlockFile
     {
         private readonly MemoryBlockFile _inner = new(blockSize);

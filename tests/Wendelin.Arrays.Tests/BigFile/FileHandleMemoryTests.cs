@@ -49,6 +49,38 @@ public sealed class FileHandleMemoryTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Data_read_once_does_not_fill_the_budget_and_data_read_twice_stays(string kind)
+    {
+        const int bs = MiB, blocks = 256, window = 4 * MiB;
+        const long budget = 64L * MiB;
+        var file = new PatternBlockFile(bs);
+        using var h = new FileHandle(file, Backends.Options(kind, budget: budget));
+        using FileView v = h.Map(0, (long)blocks * bs, writable: false);
+        for (int i = 0; i < 2; i++)
+        {
+            using ViewWindow hot = v.Acquire(0, 2L * bs); // used twice: kept in the LRU proper
+        }
+        long maxCache = 0;
+        for (long off = 2L * bs; off < v.Length; off += window)
+        {
+            _ = h.Prefetch(off + window, window);
+            using ViewWindow w = v.Acquire(off, Math.Min(window, v.Length - off));
+            Assert.Equal(PatternBlockFile.Word(off / bs, 0), MemoryMarshal.Read<long>(w.ReadOnlySpan));
+            maxCache = Math.Max(maxCache, h.GetStatistics().CacheMemoryBytes);
+        }
+        int loadsBefore = file.Loads;
+        using (ViewWindow again = v.Acquire(0, 2L * bs))
+        {
+            Assert.Equal(PatternBlockFile.Word(1, 0), MemoryMarshal.Read<long>(again.ReadOnlySpan[bs..]));
+        }
+        output.WriteLine($"{kind}: streamed {blocks} MiB read once with a {budget / MiB} MiB budget: peak cache memory {maxCache / MiB} MiB; the twice-read blocks were still cached: {file.Loads == loadsBefore}");
+        Assert.Equal(loadsBefore, file.Loads);
+        // a quarter of the budget for pages used once, plus the pinned window and two windows of read-ahead
+        Assert.True(maxCache <= budget / 4 + 3L * window + 4L * bs, $"peak cache memory {maxCache}");
+    }
+
+    [Theory]
     [MemberData(nameof(Backends.Mapped), MemberType = typeof(Backends))]
     public void A_one_terabyte_sparse_view_costs_only_what_is_touched(string kind)
     {

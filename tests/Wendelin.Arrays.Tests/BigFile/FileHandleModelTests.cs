@@ -22,7 +22,7 @@ public sealed class FileHandleModelTests(ITestOutputHelper output)
 
     private abstract record Op;
 
-    private sealed record MapOp(int Offset, int Length) : Op;
+    private sealed record MapOp(int Offset, int Length, bool ReadOnly) : Op;
 
     private sealed record WriteOp(int View, int Offset, int Length, byte Value) : Op;
 
@@ -37,7 +37,8 @@ public sealed class FileHandleModelTests(ITestOutputHelper output)
     private static Gen<Op> OpGen() => Gen.Frequency(
         (3, from off in Gen.Choose(0, FileBytes - 1)
             from len in Gen.Frequency((3, Gen.Choose(1, 2 * Bs)), (1, Gen.Choose(1, FileBytes)))
-            select (Op)new MapOp(off, Math.Min(len, FileBytes - off))),
+            from ro in Gen.Frequency((3, Gen.Constant(false)), (1, Gen.Constant(true)))
+            select (Op)new MapOp(off, Math.Min(len, FileBytes - off), ro)),
         (8, from v in Gen.Choose(0, 5)
             from off in Gen.Choose(0, FileBytes)
             from len in Gen.Frequency((3, Gen.Choose(1, 64)), (1, Gen.Choose(1, 3 * Bs)))
@@ -83,10 +84,11 @@ public sealed class FileHandleModelTests(ITestOutputHelper output)
                         {
                             CloseAll(views); // copies of one page in two live views diverge by design (BF-40)
                         }
-                        views.Add(h.Map(m.Offset, m.Length));
+                        views.Add(h.Map(m.Offset, m.Length, writable: !m.ReadOnly));
                         break;
-                    case WriteOp w when views.Count > 0:
-                        FileView v = views[w.View % views.Count];
+                    case WriteOp w when views.Exists(x => x.IsWritable):
+                        List<FileView> writable = views.FindAll(x => x.IsWritable);
+                        FileView v = writable[w.View % writable.Count];
                         int off = (int)Math.Min(w.Offset, v.Length);
                         int len = (int)Math.Min(w.Length, v.Length - off);
                         WriteThrough(v, off, len, w.Value);
@@ -211,12 +213,12 @@ public sealed class FileHandleModelTests(ITestOutputHelper output)
             bool same;
             if (v.IsResident)
             {
-                same = v.Span.SequenceEqual(expect);
+                same = v.ReadOnlySpan.SequenceEqual(expect);
             }
             else
             {
-                using ViewWindow w = v.Acquire(0, v.Length);
-                same = w.Span.SequenceEqual(expect);
+                using ViewWindow w = v.Acquire(0, v.Length, writable: false); // read-only windows on pieces later made writable
+                same = w.ReadOnlySpan.SequenceEqual(expect);
             }
             if (!same)
             {

@@ -186,6 +186,40 @@ public sealed class FileHandleTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Read_only_views_and_windows_read_and_refuse_spans_for_writing(string kind)
+    {
+        var f = Filled(8);
+        using var h = new FileHandle(f, Backends.Options(kind, budget: 16L * Bs, residentLimit: 2L * Bs));
+        var expect = new byte[2 * Bs];
+        f.Inner.Read(Bs, expect);
+        using FileView ro = h.Map(Bs, 2L * Bs, writable: false);
+        Assert.False(ro.IsWritable);
+        Assert.True(ro.ReadOnlySpan.SequenceEqual(expect));
+        Assert.Throws<InvalidOperationException>(() => ro.GetSpan(0, 1).Length);
+        Assert.Throws<InvalidOperationException>(() => ro.Acquire(0, 1, writable: true));
+        using FileView big = h.Map(0, 8L * Bs); // windowed
+        using (ViewWindow w = big.Acquire(Bs, 2L * Bs, writable: false))
+        {
+            Assert.False(w.IsWritable);
+            Assert.True(w.ReadOnlySpan.SequenceEqual(expect));
+            Assert.Throws<InvalidOperationException>(() => w.Span.Length);
+            // the same pieces made writable by a second window: the page is hashed first, so a store of the
+            // same value is still no change, and a real change is found
+            using ViewWindow rw = big.Acquire(Bs, 2L * Bs, writable: true);
+            rw.Span[10] = rw.Span[10];
+            Assert.Empty(h.DirtyBlocks());
+            rw.Span[Bs + 10] ^= 1;
+            Assert.Equal([2L], h.DirtyBlocks());
+            if (h.Backend == PagingBackend.Mapped)
+            {
+                Assert.Equal(rw.Span[Bs + 10], ro.ReadOnlySpan[Bs + 10]); // one copy of each page
+            }
+        }
+        Assert.Equal([2L], h.DirtyBlocks());
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Load_errors_reach_the_caller_and_leave_no_trace(string kind)
     {
         var failing = new FailingBlockFile(Bs) { FailBlock = 2 };
@@ -209,6 +243,25 @@ public sealed class FileHandleTests(ITestOutputHelper output)
         Assert.Throws<ArgumentOutOfRangeException>(() => v.GetSpan(90, 11));
         Assert.Throws<ArgumentException>(() => new FileHandle(new MemoryBlockFile(1000)));
         Assert.Empty(h.Map(5, 0).Span.ToArray());
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void A_disposed_handle_leaves_no_file_descriptor_open(string kind)
+    {
+        int Fds() => Directory.GetFiles("/proc/self/fd").Length;
+        using (var warm = new FileHandle(new MemoryBlockFile(Bs), Backends.Options(kind)))
+        {
+            warm.Map(0, Bs).Dispose();
+        }
+        int before = Fds();
+        for (int i = 0; i < 20; i++)
+        {
+            using var h = new FileHandle(new MemoryBlockFile(Bs), Backends.Options(kind, budget: Bs, residentLimit: 4L * Bs));
+            using FileView v = h.Map(0, 3L * Bs); // over budget: pinned
+            v.Span[0] = 1;
+        }
+        Assert.InRange(Fds(), 0, before + 5); // other tests run in parallel and open files too
     }
 
     [Fact]

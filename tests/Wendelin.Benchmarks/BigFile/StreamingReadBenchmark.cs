@@ -75,7 +75,7 @@ internal static class StreamingReadBenchmark
 
     private static double PagedSum(FileHandle handle, long size, int window)
     {
-        using FileView view = handle.Map(0, size);
+        using FileView view = handle.Map(0, size, writable: false); // a reduction only reads (BF-12: no hashing)
         double sum = 0;
         _ = handle.Prefetch(0, 2L * window);
         for (long off = 0; off < size; off += window)
@@ -85,7 +85,7 @@ internal static class StreamingReadBenchmark
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             ViewWindow w = view.Acquire(off, n);
             long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-            sum += TensorPrimitives.Sum(MemoryMarshal.Cast<byte, double>(w.Span));
+            sum += TensorPrimitives.Sum(MemoryMarshal.Cast<byte, double>(w.ReadOnlySpan));
             long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
             w.Dispose();
             long t3 = System.Diagnostics.Stopwatch.GetTimestamp();

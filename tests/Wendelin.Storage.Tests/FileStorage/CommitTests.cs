@@ -274,6 +274,36 @@ public sealed class CommitTests
     }
 
     [Fact]
+    public void Extension_dicts_are_pickled_as_zodb_does_and_read_back() // FS-2.5
+    {
+        using var basic = Fs.FileStorage.Open(Fixtures.Path("basic.fs"), new FileStorageOptions { ReadOnly = true });
+        TransactionRecord[] fixture = basic.Iterator().ToArray();
+        using var fs = Fs.FileStorage.OpenInMemory();
+        var plain = new Dictionary<string, object?> { ["app"] = "fixturegen", ["step"] = 1 };
+        var nested = new Dictionary<string, object?>
+        {
+            ["note"] = "non-ASCII \u2713",
+            ["n"] = 7,
+            ["nested"] = new Dictionary<string, object?> { ["k"] = new List<object?> { 1, 2 } },
+        };
+        foreach (IReadOnlyDictionary<string, object?> ext in new[] { plain, nested })
+        {
+            StorageTransaction t = fs.TpcBegin(new TransactionMetadata("zo\u00eb", "d", ext));
+            fs.TpcVote(t);
+            fs.TpcFinish(t);
+        }
+        TransactionRecord[] ours = fs.Iterator().ToArray();
+        Assert.Equal(fixture[1].ExtensionBytes.ToArray(), ours[0].ExtensionBytes.ToArray()); // T1's bytes, as ZODB wrote them
+        Assert.Equal(fixture[7].ExtensionBytes.ToArray(), ours[1].ExtensionBytes.ToArray()); // T7's
+        Assert.Equal("fixturegen", ours[0].ReadExtension()["app"].AsString());
+        Assert.Equal("zo\u00eb", ours[1].UserText);
+        Assert.Throws<ArgumentException>(() => fs.TpcBegin(new TransactionMetadata(Extension: new Dictionary<string, object?> { ["x"] = new object() })));
+        Assert.Empty(fs.Iterator().Last().Records); // and the gate was not left taken:
+        StorageTransaction again = fs.TpcBegin(new TransactionMetadata());
+        fs.TpcAbort(again);
+    }
+
+    [Fact]
     public void Metadata_longer_than_65535_bytes_is_refused() // checklist 82
     {
         using var fs = Fs.FileStorage.OpenInMemory();

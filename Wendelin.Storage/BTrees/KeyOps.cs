@@ -1,0 +1,134 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Wendelin.Storage.Persistence;
+
+namespace Wendelin.Storage.BTrees;
+
+/// <summary>Placeholder value type of the set classes (OOSet, IOTreeSet, ...): sets hold keys only.</summary>
+public readonly struct NoValue : IEquatable<NoValue>
+{
+    public bool Equals(NoValue other) => true;
+
+    public override bool Equals(object? obj) => obj is NoValue;
+
+    public override int GetHashCode() => 0;
+
+    public static bool operator ==(NoValue left, NoValue right) => true;
+
+    public static bool operator !=(NoValue left, NoValue right) => false;
+}
+
+/// <summary>
+/// Key and value handling of the BTree families (spec/objects.md OB-41), specialised by the JIT per type: 32-bit
+/// keys/values for the I families, 64-bit for L, live values with Python ordering for O.
+/// </summary>
+internal static class KeyOps<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Compare(T a, T b)
+    {
+        if (typeof(T) == typeof(int))
+        {
+            return ((int)(object)a!).CompareTo((int)(object)b!);
+        }
+        if (typeof(T) == typeof(long))
+        {
+            return ((long)(object)a!).CompareTo((long)(object)b!);
+        }
+        return PythonValues.Compare(a, b);
+    }
+
+    /// <summary>Python BTrees' VALUE_SAME: replacing an int value by an equal one is not a change; object values always are.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool SameValue(T a, T b)
+    {
+        if (typeof(T) == typeof(int))
+        {
+            return (int)(object)a! == (int)(object)b!;
+        }
+        if (typeof(T) == typeof(long))
+        {
+            return (long)(object)a! == (long)(object)b!;
+        }
+        return typeof(T) == typeof(NoValue);
+    }
+
+    /// <summary>The live value stored in a state tuple (ints as long, like every Python int in the live model).</summary>
+    public static object? ToLive(T value)
+    {
+        if (typeof(T) == typeof(int))
+        {
+            return (long)(int)(object)value!;
+        }
+        return value;
+    }
+
+    /// <summary>Checks (and, for object keys, normalizes) a key or value a caller passed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Check(T value, bool isKey)
+    {
+        if (typeof(T) == typeof(int) || typeof(T) == typeof(long) || typeof(T) == typeof(NoValue))
+        {
+            return value;
+        }
+        return FromLive(value, isKey);
+    }
+
+    /// <summary>Converts a live value to a key or value of this type; <see cref="ArgumentException"/> when it does not fit (Python TypeError/OverflowError).</summary>
+    public static T FromLive(object? value, bool isKey)
+    {
+        if (typeof(T) == typeof(int))
+        {
+            return (T)(object)ToInt32(value);
+        }
+        if (typeof(T) == typeof(long))
+        {
+            return (T)(object)ToInt64(value);
+        }
+        object? v = LiveValues.Normalize(value);
+        if (isKey)
+        {
+            CheckOrderable(v, 0);
+        }
+        return (T)v!;
+    }
+
+    private static int ToInt32(object? value)
+    {
+        long l = ToInt64(value);
+        if (l is < int.MinValue or > int.MaxValue)
+        {
+            throw new ArgumentException($"{l} does not fit a 32-bit BTree integer (Python OverflowError)");
+        }
+        return (int)l;
+    }
+
+    private static long ToInt64(object? value) => LiveValues.Normalize(value) switch
+    {
+        long l => l,
+        bool b => b ? 1 : 0,
+        BigInteger big => throw new ArgumentException($"{big} does not fit a 64-bit BTree integer (Python OverflowError)"),
+        var other => throw new ArgumentException($"expected an integer, got {PythonValues.TypeName(other)} (Python TypeError)"),
+    };
+
+    /// <summary>Object keys must have a total order: str, int, float, bytes, or tuples of these (BTrees refuses default comparison).</summary>
+    private static void CheckOrderable(object? v, int depth)
+    {
+        switch (v)
+        {
+            case double d when double.IsNaN(d):
+                throw new ArgumentException("NaN cannot be a BTree key");
+            case string or long or BigInteger or double or bool or byte[]:
+                return;
+            case PyTuple t when depth < 100:
+                foreach (object? item in t)
+                {
+                    CheckOrderable(item, depth + 1);
+                }
+                return;
+            default:
+                throw new ArgumentException(
+                    $"a {PythonValues.TypeName(v)} cannot be a BTree key: it has no order (BTrees: 'Object has default comparison')");
+        }
+    }
+}
