@@ -62,7 +62,7 @@ public sealed class UndoModelTests(ITestOutputHelper output)
                         for (int i = 0; i < step.Oids.Length; i++)
                         {
                             int o = step.Oids[i];
-                            byte[] value = [(byte)('a' + step.Values[i])];
+                            byte[] value = Pack.Graph.Node(step.Values[i], []);
                             fs.Store(t, new Oid((ulong)o), serial.GetValueOrDefault(o), value);
                             records.Add(new ModelRecord(o, value, current.ContainsKey(o), current.GetValueOrDefault(o)));
                             written[o] = value;
