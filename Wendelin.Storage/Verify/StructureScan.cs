@@ -145,6 +145,17 @@ internal sealed class StructureScan
         if (h.Status == TransactionStatus.Undone)
         {
             findings.Add(Checks.Make(Checks.UndoneStatus, pos, null, tid, Inv($"transaction at {pos} has status 'u' (obsolete undo): its records are ignored")));
+            // Its records are not checked (fstest skips them too) but are records: later pointers may name them.
+            for (long rp = pos + h.HeaderLength; rp + DataHeader.Size <= tend;)
+            {
+                DataHeader d = DataHeader.Parse(window.Read(rp, DataHeader.Size));
+                if (d.Check(rp, tend, pos, null) is not null)
+                {
+                    break;
+                }
+                AddRecordPosition(rp);
+                rp += d.RecordLength;
+            }
         }
         else
         {
