@@ -171,7 +171,7 @@ internal sealed class StructureScan
                 DataHeader d = DataHeader.Parse(db);
                 if (d.Tloc != pos)
                 {
-                    findings.Add(Checks.Make(Checks.Tloc, rp, d.Oid, tid,
+                    findings.Add(Checks.Make(Checks.Tloc, rp, null, tid,
                         Inv($"data record exceeds transaction record at {rp}: tloc {(ulong)d.Tloc} != tpos {pos}")));
                     return _size;
                 }
