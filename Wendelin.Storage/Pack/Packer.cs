@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Globalization;
 using Wendelin.Storage.Format;
 using Wendelin.Storage.Fs;
@@ -30,7 +31,7 @@ internal sealed class Packer
 
     // Phase B: what to keep.
     private readonly HashSet<long> _keep = [];
-    private readonly HashSet<ulong> _laterOids = []; // oids with a record after the pack time
+    private readonly Dictionary<ulong, long> _laterOids = []; // oid → its last record after the pack time (in the scanned part)
     private readonly HashSet<ulong> _pinnedOids = [];
     private readonly List<(ulong Oid, ulong Referrer)> _laterRoots = [];
 
@@ -39,6 +40,8 @@ internal sealed class Packer
     private readonly FsIndex _index = new();
     private byte[] _scratch = ArrayPool<byte>.Shared.Rent(64 << 10);
     private long _decideEnd;
+    private long _trustedEnd = -1; // end of the later region copied by constant shift
+    private long _shift;
     private long _reported = -1;
 
     public Packer(Fs.FileStorage storage, IStorageFile source, Tid packTid, bool gc, IProgress<PackProgress>? progress, CancellationToken cancel)
@@ -181,7 +184,7 @@ internal sealed class Packer
                     work.Push((r.Value, oid));
                 }
             }
-            else if (!_laterOids.Contains(oid) && !_pinnedOids.Contains(oid))
+            else if (!_laterOids.ContainsKey(oid) && !_pinnedOids.Contains(oid))
             {
                 dangling.Add((oid, referrer));
             }
@@ -203,7 +206,7 @@ internal sealed class Packer
             foreach (RecordLocation r in records)
             {
                 ulong oid = r.Oid.Value;
-                _laterOids.Add(oid);
+                _laterOids[oid] = r.Position;
                 ReadOnlySpan<byte> hb = window.Read(r.Position, DataHeader.Size + DataHeader.BackPointerSize);
                 DataHeader dh = DataHeader.Parse(hb);
                 if (dh.IsBackPointer)
@@ -312,6 +315,10 @@ internal sealed class Packer
     /// </summary>
     public int CopyLaterRegion(PackOutput output, long from, long to, bool committedDuringPack)
     {
+        if (!committedDuringPack && from == PackPosition && to == _decideEnd && _trustedEnd < 0)
+        {
+            return CopyScannedLaterRegion(output);
+        }
         int copied = 0;
         using var window = new FileWindow(_source, to);
         var records = new List<RecordLocation>();
@@ -348,7 +355,7 @@ internal sealed class Packer
                 {
                     long back = DataHeader.ReadBackPointer(window.Read(r.Position + DataHeader.Size, DataHeader.BackPointerSize));
                     long newBack = 0;
-                    if (back == 0 || _map.TryGet(back, out newBack))
+                    if (back == 0 || TryNewPosition(back, out newBack))
                     {
                         new DataHeader(dh.Oid, dh.Tid, prev, newTpos, 0, 0).Write(header);
                         DataHeader.WriteBackPointer(header[DataHeader.Size..], newBack);
@@ -387,6 +394,152 @@ internal sealed class Packer
         return copied;
     }
 
+    /// <summary>
+    /// PK-D1 for the part of the later region phase B validated: its transactions keep their sizes, so every record
+    /// moves by one constant shift; the bytes are streamed through a large buffer and only tloc, prev and backpointers
+    /// are rewritten in place. The new index gets each object's last record of the region at the end.
+    /// </summary>
+    private int CopyScannedLaterRegion(PackOutput output)
+    {
+        long from = PackPosition, to = _decideEnd;
+        _shift = from - output.Position;
+        _trustedEnd = to;
+        const int Chunk = 4 << 20;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Chunk);
+        int copied = 0;
+        try
+        {
+            long pos = from;
+            while (pos < to)
+            {
+                _cancel.ThrowIfCancellationRequested();
+                int got = _source.ReadAt(pos, buffer.AsSpan(0, (int)Math.Min(Chunk, to - pos)));
+                Span<byte> b = buffer.AsSpan(0, got);
+                int done = 0;
+                while (done + TxnHeader.Size <= b.Length)
+                {
+                    TxnHeader h = TxnHeader.Parse(b[done..]);
+                    long size = (long)h.Length + TxnHeader.TrailerSize;
+                    if (size > b.Length - done)
+                    {
+                        break;
+                    }
+                    PatchTransaction(b.Slice(done, (int)size), pos + done, h);
+                    done += (int)size;
+                    copied++;
+                }
+                if (done == 0)
+                {
+                    // one transaction larger than the buffer: copied record by record
+                    if (CopyOneLarge(output, pos) is not long next)
+                    {
+                        throw Corrupt(pos, RecordKind.Transaction, "transaction fits", "the later region changed under the pack");
+                    }
+                    copied++;
+                    pos = next;
+                    continue;
+                }
+                output.Write(b[..done]);
+                pos += done;
+                Report(PackPhase.CopyRest, pos - from, to - from);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        foreach ((ulong oid, long last) in _laterOids)
+        {
+            _index.Set(new Oid(oid), last - _shift);
+        }
+        return copied;
+    }
+
+    /// <summary>Rewrites tloc, prev and backpointers of one transaction (validated by phase B) at old position <paramref name="tpos"/>.</summary>
+    private void PatchTransaction(Span<byte> t, long tpos, TxnHeader h)
+    {
+        if (h.Status == TransactionStatus.Undone)
+        {
+            return; // its records are not records (ZODB skips them): copied as they are
+        }
+        int end = (int)h.Length;
+        for (int at = h.HeaderLength; at < end;)
+        {
+            Span<byte> r = t[at..];
+            DataHeader d = DataHeader.Parse(r);
+            long prev = d.Prev == 0 ? 0 : TryNewPosition(d.Prev, out long np) ? np : 0;
+            BinaryPrimitives.WriteUInt64BigEndian(r[16..], (ulong)prev);
+            BinaryPrimitives.WriteUInt64BigEndian(r[24..], (ulong)(tpos - _shift));
+            if (d.IsBackPointer)
+            {
+                long back = DataHeader.ReadBackPointer(r[DataHeader.Size..]);
+                if (back != 0)
+                {
+                    if (!TryNewPosition(back, out long nb))
+                    {
+                        throw Corrupt(tpos + at, RecordKind.BackPointer, "backpointer target kept", "a backpointer into the packed region whose target was not kept");
+                    }
+                    DataHeader.WriteBackPointer(r[DataHeader.Size..], nb);
+                }
+            }
+            at += (int)d.RecordLength;
+        }
+    }
+
+    /// <summary>A transaction larger than the copy buffer, record by record (same patches); the position after it.</summary>
+    private long? CopyOneLarge(PackOutput output, long pos)
+    {
+        using var window = new FileWindow(_source, _decideEnd);
+        var records = new List<RecordLocation>();
+        Tid last = Tid.Zero;
+        TxnHeader h = ValidateTransaction(window, pos, records, ref last);
+        Span<byte> header = stackalloc byte[DataHeader.Size + DataHeader.BackPointerSize];
+        output.Write(window.Read(pos, h.HeaderLength));
+        foreach (RecordLocation r in records)
+        {
+            window.Read(r.Position, DataHeader.Size + DataHeader.BackPointerSize).CopyTo(header);
+            DataHeader d = DataHeader.Parse(header);
+            int size = d.IsBackPointer ? DataHeader.Size + DataHeader.BackPointerSize : DataHeader.Size;
+            PatchRecordHeader(header, pos, r.Position);
+            output.Write(header[..size]);
+            if (!d.IsBackPointer)
+            {
+                CopyPayload(window, output, r.Position + DataHeader.Size, (long)d.DataLength);
+            }
+        }
+        Span<byte> trailer = stackalloc byte[TxnHeader.TrailerSize];
+        TxnHeader.WriteTrailer(trailer, h.Length);
+        output.Write(trailer);
+        return h.NextPosition(pos);
+    }
+
+    private void PatchRecordHeader(Span<byte> r, long tpos, long rpos)
+    {
+        DataHeader d = DataHeader.Parse(r);
+        long prev = d.Prev == 0 ? 0 : TryNewPosition(d.Prev, out long np) ? np : 0;
+        BinaryPrimitives.WriteUInt64BigEndian(r[16..], (ulong)prev);
+        BinaryPrimitives.WriteUInt64BigEndian(r[24..], (ulong)(tpos - _shift));
+        if (d.IsBackPointer && DataHeader.ReadBackPointer(r[DataHeader.Size..]) is long back && back != 0)
+        {
+            if (!TryNewPosition(back, out long nb))
+            {
+                throw Corrupt(rpos, RecordKind.BackPointer, "backpointer target kept", "a backpointer into the packed region whose target was not kept");
+            }
+            DataHeader.WriteBackPointer(r[DataHeader.Size..], nb);
+        }
+    }
+
+    /// <summary>Where the record at old position <paramref name="old"/> is in the new file, when it was kept.</summary>
+    private bool TryNewPosition(long old, out long position)
+    {
+        if (_trustedEnd >= 0 && old >= PackPosition && old < _trustedEnd)
+        {
+            position = old - _shift;
+            return true;
+        }
+        return _map.TryGet(old, out position);
+    }
+
     /// <summary>PK-D3: does a transaction committed during the pack reference (or restore) an object the pack collected?</summary>
     private bool ReferencesCollected(FileWindow window, List<RecordLocation> records, long end)
     {
@@ -405,7 +558,7 @@ internal sealed class Packer
             else
             {
                 long back = DataHeader.ReadBackPointer(window.Read(r.Position + DataHeader.Size, DataHeader.BackPointerSize));
-                if (back == 0 || _map.TryGet(back, out _))
+                if (back == 0 || TryNewPosition(back, out _))
                 {
                     continue;
                 }

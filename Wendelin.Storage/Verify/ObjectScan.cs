@@ -60,6 +60,8 @@ internal sealed class ObjectScan
     private readonly IProgress<VerifyProgress>? _progress;
     private readonly CancellationToken _cancel;
     private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
+    private const int SmallPayload = 256 << 10;
+    private FileWindow? _window;
 
     public ObjectScan(IStorageFile file, Dictionary<ulong, long> index, VerifyStats stats, IProgress<VerifyProgress>? progress, CancellationToken cancel)
     {
@@ -78,6 +80,7 @@ internal sealed class ObjectScan
         var order = new List<KeyValuePair<ulong, long>>(_index);
         order.Sort((a, b) => a.Value.CompareTo(b.Value));
         byte[] buffer = ArrayPool<byte>.Shared.Rent(64 << 10);
+        _window = new FileWindow(_file, _size);
         try
         {
             int done = 0;
@@ -103,6 +106,7 @@ internal sealed class ObjectScan
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            _window.Dispose();
         }
         foreach (Finding f in CheckReferences())
         {
@@ -122,7 +126,9 @@ internal sealed class ObjectScan
             Span<byte> b = stackalloc byte[DataHeader.BackPointerSize];
             while (h.IsBackPointer)
             {
-                if (_file.ReadAt(pos + DataHeader.Size, b) < b.Length)
+                ReadOnlySpan<byte> bp = _window!.Read(pos + DataHeader.Size, DataHeader.BackPointerSize);
+                bp.CopyTo(b);
+                if (bp.Length < b.Length)
                 {
                     throw new FormatException(Inv($"the backpointer at {pos} lies past the end"));
                 }
@@ -155,7 +161,14 @@ internal sealed class ObjectScan
             ArrayPool<byte>.Shared.Return(buffer);
             buffer = ArrayPool<byte>.Shared.Rent(length);
         }
-        _file.ReadAt(pos + DataHeader.Size, buffer.AsSpan(0, length));
+        if (length <= SmallPayload)
+        {
+            _window!.Read(pos + DataHeader.Size, length).CopyTo(buffer); // objects come in file order: one read per window
+        }
+        else
+        {
+            _file.ReadAt(pos + DataHeader.Size, buffer.AsSpan(0, length));
+        }
         ReadOnlyMemory<byte> data = buffer.AsMemory(0, length);
         try
         {
@@ -205,8 +218,8 @@ internal sealed class ObjectScan
 
     private DataHeader ReadHeader(long pos, Oid oid)
     {
-        Span<byte> b = stackalloc byte[DataHeader.Size];
-        if (pos < FileHeader.DataStart || _file.ReadAt(pos, b) < DataHeader.Size)
+        ReadOnlySpan<byte> b = pos < FileHeader.DataStart ? [] : _window!.Read(pos, DataHeader.Size);
+        if (b.Length < DataHeader.Size)
         {
             throw new FormatException(Inv($"no data record at {pos}"));
         }

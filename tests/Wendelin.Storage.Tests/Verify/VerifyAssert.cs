@@ -18,8 +18,11 @@ internal static class VerifyAssert
     /// </summary>
     public static void NoNewFindings(string original, string path)
     {
-        var before = new HashSet<(string, Oid?)>(new Verifier(original).Run().Select(f => (f.Code, f.Oid)));
-        List<Finding> findings = [.. new Verifier(path).Run().Where(f => f.Code.StartsWith("V1", StringComparison.Ordinal) || !before.Contains((f.Code, f.Oid)))];
+        // A reference to an object whose creation was undone (V203) becomes one to a missing object (V202) when the pack
+        // drops the undone object: the same dangling reference.
+        static string Kind(string code) => code == "V203" ? "V202" : code;
+        var before = new HashSet<(string, Oid?)>(new Verifier(original).Run().Select(f => (Kind(f.Code), f.Oid)));
+        List<Finding> findings = [.. new Verifier(path).Run().Where(f => f.Code.StartsWith("V1", StringComparison.Ordinal) || !before.Contains((Kind(f.Code), f.Oid)))];
         Assert.True(findings.Count == 0, $"{path} has findings {original} does not have:\n{string.Join("\n", findings)}");
     }
 }
