@@ -1,0 +1,211 @@
+using Wendelin.Storage;
+using Wendelin.Storage.Pickle;
+
+namespace Wendelin.Arrays.Zodb;
+
+/// <summary>What reading a block found: the objects it is made of, for invalidation (ZB-43) and for writes (ZB-31).</summary>
+/// <param name="ZBlk">The block object.</param>
+/// <param name="Serial">Its revision.</param>
+/// <param name="IsZBlk1">True for a ZBlk1 block.</param>
+/// <param name="Regular">For ZBlk1: every chunk key is a multiple of 4096 and every chunk at most 4096 bytes.</param>
+/// <param name="Inner">For ZBlk1: the oids of the chunk tree's nodes and buckets and of the chunks.</param>
+/// <param name="Before">The snapshot bound it was read at.</param>
+internal sealed record LoadedBlock(Oid ZBlk, Tid Serial, bool IsZBlk1, bool Regular, Oid[] Inner, Tid Before);
+
+/// <summary>
+/// Reads blocks straight from the storage as of a snapshot, without the connection's object cache (ZB-1..ZB-8,
+/// ZB-42): thread-safe, so the paging layer may load blocks in the background, and nothing of the block stays
+/// in the connection. Every check of spec/zbigfile.md §2 is made here; a failure is a
+/// <see cref="CorruptBlockException"/> naming the block and the object.
+/// </summary>
+internal static class BlockReader
+{
+    private const string Module = "wendelin.bigfile.file_zodb";
+
+    /// <summary>The chunk size upstream writes (and the unit of a "regular" ZBlk1).</summary>
+    public const int ChunkSize = 4096;
+
+    /// <summary>
+    /// Fills all of <paramref name="buffer"/> (one block) with block <paramref name="block"/>, whose ZBlk object is
+    /// <paramref name="oid"/>, as the database was before <paramref name="before"/>.
+    /// </summary>
+    public static LoadedBlock Read(IStorage storage, long block, Oid oid, Tid before, Span<byte> buffer)
+    {
+        (ZodbRecord rec, Tid serial) = Load(storage, block, oid, before);
+        string? cls = rec.ClassName;
+        if (rec.Module == Module && rec.Name is "ZBlk0" or "ZBlk")
+        {
+            ReadOnlyMemory<byte> data = Bytes(rec.State, block, oid, cls);
+            if (data.Length > buffer.Length)
+            {
+                throw new CorruptBlockException(block, oid, cls, $"its payload of {data.Length} bytes is longer than the block ({buffer.Length} bytes) (ZB-3)");
+            }
+            data.Span.CopyTo(buffer);
+            buffer[data.Length..].Clear();
+            return new LoadedBlock(oid, serial, false, true, [], before);
+        }
+        if (rec.Module == Module && rec.Name == "ZBlk1")
+        {
+            buffer.Clear();
+            if (rec.State is PickleNone)
+            {
+                return new LoadedBlock(oid, serial, true, true, [], before);
+            }
+            Oid tree = Reference(rec.State, block, oid, cls, "its state");
+            var inner = new List<Oid>();
+            bool regular = ReadChunks(storage, block, tree, before, buffer, inner);
+            return new LoadedBlock(oid, serial, true, regular, [.. inner], before);
+        }
+        throw new CorruptBlockException(block, oid, cls, "the block table refers to an object that is not a ZBlk0, ZBlk1 or ZBlk (ZB-2)");
+    }
+
+    /// <summary>Reads a ZBlk1's chunk tree into the cleared <paramref name="buffer"/>; true when its layout is regular.</summary>
+    private static bool ReadChunks(IStorage storage, long block, Oid tree, Tid before, Span<byte> buffer, List<Oid> inner)
+    {
+        var chunks = new List<(int Key, Oid Oid)>(ChunkSize / 8);
+        WalkTree(storage, block, tree, before, chunks, inner, 0);
+        bool regular = true;
+        long end = 0;
+        foreach ((int key, Oid zdata) in chunks)
+        {
+            inner.Add(zdata);
+            (ZodbRecord rec, _) = Load(storage, block, zdata, before);
+            if (rec.Module != Module || rec.Name != "ZData")
+            {
+                throw new CorruptBlockException(block, zdata, rec.ClassName, "a chunk of a ZBlk1 is not a ZData (ZB-5)");
+            }
+            ReadOnlyMemory<byte> data = Bytes(rec.State, block, zdata, rec.ClassName);
+            if (key < end)
+            {
+                throw new CorruptBlockException(block, zdata, rec.ClassName, $"the chunk at offset {key} overlaps the previous one, which ends at {end} (ZB-5)");
+            }
+            end = (long)key + data.Length;
+            if (end > buffer.Length)
+            {
+                throw new CorruptBlockException(block, zdata, rec.ClassName, $"the chunk at offset {key} of {data.Length} bytes ends past the block ({buffer.Length} bytes) (ZB-5)");
+            }
+            data.Span.CopyTo(buffer[key..]);
+            regular &= key % ChunkSize == 0 && data.Length <= ChunkSize;
+        }
+        return regular;
+    }
+
+    private static void WalkTree(IStorage storage, long block, Oid tree, Tid before, List<(int, Oid)> chunks, List<Oid> inner, int depth)
+    {
+        if (depth > 32)
+        {
+            throw new CorruptBlockException(block, tree, null, "the chunk tree is deeper than 32 levels (a cycle?) (ZB-4)");
+        }
+        inner.Add(tree);
+        (ZodbRecord rec, _) = Load(storage, block, tree, before);
+        if (rec.ClassName != "BTrees.IOBTree.IOBTree")
+        {
+            throw new CorruptBlockException(block, tree, rec.ClassName, "the chunk table of a ZBlk1 is not an IOBTree (ZB-4)");
+        }
+        if (rec.State is PickleNone)
+        {
+            return;
+        }
+        if (rec.State is not PickleTuple { Count: 1 or 2 } st || st[0] is not PickleTuple items || items.Count % 2 != 1)
+        {
+            throw new CorruptBlockException(block, tree, rec.ClassName, "an IOBTree state is None, ((bucket,),) or ((child, key, child, ...), firstbucket) (ZB-4)");
+        }
+        for (int i = 0; i < items.Count; i += 2)
+        {
+            switch (items[i])
+            {
+                case PickleTuple bucketState:
+                    Bucket(bucketState, block, tree, rec.ClassName, chunks);
+                    break;
+                case PicklePersistentId:
+                    Oid child = Reference(items[i], block, tree, rec.ClassName, $"child {i / 2}");
+                    (ZodbRecord crec, _) = Load(storage, block, child, before);
+                    if (crec.ClassName == "BTrees.IOBTree.IOBucket")
+                    {
+                        inner.Add(child);
+                        if (crec.State is not PickleTuple { Count: 1 or 2 } bst || bst[0] is not PickleTuple bitems)
+                        {
+                            throw new CorruptBlockException(block, child, crec.ClassName, "an IOBucket state is ((key, value, ...),[ next]) (ZB-4)");
+                        }
+                        Bucket(bitems, block, child, crec.ClassName, chunks);
+                    }
+                    else if (crec.ClassName == "BTrees.IOBTree.IOBTree")
+                    {
+                        WalkTree(storage, block, child, before, chunks, inner, depth + 1);
+                    }
+                    else
+                    {
+                        throw new CorruptBlockException(block, child, crec.ClassName, "a chunk tree node is neither an IOBTree nor an IOBucket (ZB-4)");
+                    }
+                    break;
+                default:
+                    throw new CorruptBlockException(block, tree, rec.ClassName, $"child {i / 2} of the chunk tree is a {items[i].Describe()} (ZB-4)");
+            }
+        }
+    }
+
+    private static void Bucket(PickleTuple items, long block, Oid oid, string? cls, List<(int Key, Oid Oid)> chunks)
+    {
+        if (items.Count % 2 != 0)
+        {
+            throw new CorruptBlockException(block, oid, cls, "an IOBucket holds key/value pairs (ZB-4)");
+        }
+        for (int i = 0; i < items.Count; i += 2)
+        {
+            if (!items[i].TryGetInt64(out long key) || key < int.MinValue || key > int.MaxValue)
+            {
+                throw new CorruptBlockException(block, oid, cls, $"chunk key {items[i].Describe()} is not a 32-bit int (ZB-4)");
+            }
+            if (key < 0)
+            {
+                throw new CorruptBlockException(block, oid, cls, $"chunk key {key} is negative (ZB-5)");
+            }
+            if (chunks.Count > 0 && key <= chunks[^1].Key)
+            {
+                throw new CorruptBlockException(block, oid, cls, $"chunk keys are not increasing ({chunks[^1].Key} then {key}) (ZB-4)");
+            }
+            chunks.Add(((int)key, Reference(items[i + 1], block, oid, cls, $"the chunk at {key}")));
+        }
+    }
+
+    private static (ZodbRecord Record, Tid Serial) Load(IStorage storage, long block, Oid oid, Tid before)
+    {
+        LoadBeforeResult? r;
+        try
+        {
+            r = storage.LoadBefore(oid, before);
+        }
+        catch (PosKeyException ex)
+        {
+            throw new CorruptBlockException(block, oid, null, "the object is missing: " + ex.Message, ex);
+        }
+        if (r is not { } found)
+        {
+            throw new CorruptBlockException(block, oid, null, "the object did not exist yet in the snapshot being read");
+        }
+        try
+        {
+            return (ZodbPickle.ReadRecord(found.Data), found.Serial);
+        }
+        catch (PickleException ex)
+        {
+            throw new CorruptBlockException(block, oid, null, "the record is not a valid pickle pair: " + ex.Message, ex);
+        }
+    }
+
+    private static ReadOnlyMemory<byte> Bytes(PickleValue state, long block, Oid oid, string? cls) => state switch
+    {
+        PickleBytes b => b.Value,
+        PickleByteString s => s.Value,
+        _ => throw new CorruptBlockException(block, oid, cls, $"its state is a {state.Describe()}, not bytes (ZB-3, ZB-5)"),
+    };
+
+    private static Oid Reference(PickleValue v, long block, Oid oid, string? cls, string what)
+    {
+        if (v is PicklePersistentId pid && pid.Reference.IsStrongSameDatabase)
+        {
+            return pid.Reference.Oid;
+        }
+        throw new CorruptBlockException(block, oid, cls, $"{what} is a {v.Describe()}, not a reference to an object of this database");
+    }
+}
