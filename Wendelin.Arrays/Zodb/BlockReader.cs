@@ -114,8 +114,9 @@ internal static class BlockReader
         {
             switch (items[i])
             {
-                case PickleTuple bucketState:
-                    Bucket(bucketState, block, tree, rec.ClassName, chunks);
+                case PickleTuple { Count: 1 } inline when inline[0] is PickleTuple inlineItems:
+                    // a small tree keeps its only bucket inline: ((bucket_state,),) with bucket_state ((k, v, ...),)
+                    Bucket(inlineItems, block, tree, rec.ClassName, chunks);
                     break;
                 case PicklePersistentId:
                     Oid child = Reference(items[i], block, tree, rec.ClassName, $"child {i / 2}");

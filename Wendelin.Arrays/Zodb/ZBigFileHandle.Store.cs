@@ -52,6 +52,7 @@ internal sealed partial class ZBigFileHandle : IStoreSource
     {
         if (existing is not ZBlk0 z)
         {
+            Replacing(existing);
             z = new ZBlk0();
             table[block] = z;
             _tableChanged = true;
@@ -73,6 +74,7 @@ internal sealed partial class ZBigFileHandle : IStoreSource
         bool fresh = false;
         if (existing is not ZBlk1 z)
         {
+            Replacing(existing);
             z = new ZBlk1();
             table[block] = z;
             _tableChanged = true;
@@ -131,6 +133,18 @@ internal sealed partial class ZBigFileHandle : IStoreSource
         if (any || fresh)
         {
             z.MarkChanged();
+        }
+    }
+
+    /// <summary>
+    /// A block's object is about to be replaced by one of the other class (ZB-32): the commit must fail if another
+    /// transaction changed the old object meanwhile (upstream would silently drop that change with the old object).
+    /// </summary>
+    private void Replacing(Persistent? old)
+    {
+        if (old?.PersistentOid is not null && old.PersistentConnection is { } conn)
+        {
+            conn.ReadCurrent(old);
         }
     }
 
@@ -218,6 +232,7 @@ internal sealed partial class ZBigFileHandle : IStoreSource
                     && table.TryGetValue(block - 1, out object? prev) && prev is ZBlk1)
                 {
                     // the block before was filled up in this transaction: it moves to the fast format
+                    Replacing((Persistent)prev);
                     var z0 = new ZBlk0();
                     table[block - 1] = z0;
                     _tableChanged = true;
