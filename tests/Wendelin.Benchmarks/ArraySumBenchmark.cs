@@ -44,6 +44,26 @@ internal static class ArraySumBenchmark
             return s;
         }
 
+        // the paging layer alone: map each 64 MiB piece, sum it through the view's span (no array layer)
+        double Paging()
+        {
+            using var file = new OsBlockFile(path, block, writable: false);
+            using var handle = new FileHandle(file, new FileHandleOptions { RamBudget = budget });
+            long piece = Math.Min(64L << 20, handle.ResidentViewLimit);
+            double s = 0;
+            for (long off = 0; off < bytes; off += piece)
+            {
+                long len = Math.Min(piece, bytes - off);
+                if (off + len < bytes)
+                {
+                    _ = handle.Prefetch(off + len, Math.Min(budget / 4, bytes - off - len));
+                }
+                using FileView v = handle.Map(off, len);
+                s += TensorPrimitives.Sum(MemoryMarshal.Cast<byte, double>(v.Span));
+            }
+            return s;
+        }
+
         double Raw()
         {
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
@@ -74,6 +94,17 @@ internal static class ArraySumBenchmark
             Samples m = h.Measure($"BigArray.Sum ({state})", () => ours = Ours(), setup);
             Samples b = h.Measure($"RandomAccess + TensorPrimitives.Sum ({state})", () => raw = Raw(), setup);
             Harness.Report(m, b, bytes, "B");
+            if (args.Str("paging", "yes") == "yes")
+            {
+                double paged = 0;
+                Samples p = h.Measure($"FileHandle.Map + Sum, no array layer ({state})", () => paged = Paging(), setup);
+                Harness.Report(m, p, bytes, "B");
+                if (paged != raw)
+                {
+                    Console.Error.WriteLine($"MISMATCH: paging-only sum {paged} vs raw {raw}");
+                    return 1;
+                }
+            }
             if (double.IsNaN(expect))
             {
                 expect = raw;
