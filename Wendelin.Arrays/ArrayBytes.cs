@@ -8,7 +8,7 @@ namespace Wendelin.Arrays;
 /// and imports): each piece is a run of whole slices along the slowest axis of the requested order, gathered from
 /// (or scattered to) the array's pages, so any array size costs a bounded buffer plus the paging budget.
 /// </summary>
-internal static class ArrayBytes
+public static class ArrayBytes
 {
     /// <summary>Bytes per piece handed to the callback (at least one slice).</summary>
     public const int PieceBytes = 8 << 20;
@@ -25,8 +25,12 @@ internal static class ArrayBytes
         });
     }
 
-    /// <summary>Fills the array from consecutive pieces of bytes in <paramref name="order"/> that <paramref name="source"/> provides.</summary>
-    public static void Write(BigArray array, ArrayOrder order, Action<Span<byte>> source)
+    /// <summary>
+    /// Fills the array — or, with <paramref name="fromIndex"/>, only the items at index ≥ fromIndex along
+    /// <paramref name="axis"/> (the tail an append added) — from consecutive pieces of bytes in
+    /// <paramref name="order"/> that <paramref name="source"/> provides.
+    /// </summary>
+    public static void Write(BigArray array, ArrayOrder order, Action<Span<byte>> source, int axis = 0, long fromIndex = 0)
     {
         ArgumentNullException.ThrowIfNull(array);
         ArgumentNullException.ThrowIfNull(source);
@@ -34,7 +38,7 @@ internal static class ArrayBytes
         {
             source(buffer);
             view.Scatter(ref buffer[0], strides);
-        });
+        }, axis, fromIndex);
     }
 
     /// <summary>SHA-256 of the array's bytes in <paramref name="order"/>, as lowercase hex.</summary>
@@ -47,21 +51,26 @@ internal static class ArrayBytes
 
     private delegate void PieceAction(ArrayView view, Span<byte> buffer, long[] denseStrides);
 
-    private static void Walk(BigArray array, ArrayOrder order, PieceAction action)
+    private static void Walk(BigArray array, ArrayOrder order, PieceAction action, int restrictAxis = 0, long restrictFrom = 0)
     {
-        if (array.Size == 0)
+        long[] shape = array.Shape.ToArray();
+        if ((uint)restrictAxis >= (uint)shape.Length || restrictFrom < 0 || restrictFrom > shape[restrictAxis])
+        {
+            throw new ArgumentOutOfRangeException(nameof(restrictFrom));
+        }
+        shape[restrictAxis] -= restrictFrom;
+        if (Layout.Size(shape) == 0)
         {
             return;
         }
-        ReadOnlySpan<long> shape = array.Shape;
         int axis = order == ArrayOrder.C ? 0 : shape.Length - 1;
-        long slice = array.NBytes / shape[axis];
+        long slice = Layout.Size(shape) * array.ItemSize / shape[axis];
         long perPiece = Math.Max(1, PieceBytes / Math.Max(1, slice));
         if (slice * perPiece > Array.MaxLength)
         {
             throw new InvalidOperationException($"one slice of the array along axis {axis} is {slice} bytes, too large to stream through a buffer");
         }
-        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(slice * perPiece, array.NBytes));
+        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(slice * perPiece, Layout.Size(shape) * array.ItemSize));
         try
         {
             var index = new Ix[shape.Length];
@@ -70,7 +79,8 @@ internal static class ArrayBytes
                 long stop = Math.Min(shape[axis], start + perPiece);
                 for (int k = 0; k < index.Length; k++)
                 {
-                    index[k] = k == axis ? Ix.Slice(start, stop) : Ix.All;
+                    long off = k == restrictAxis ? restrictFrom : 0;
+                    index[k] = k == axis ? Ix.Slice(off + start, off + stop) : off > 0 ? Ix.Slice(off) : Ix.All;
                 }
                 using ArrayView view = array.View(index);
                 long[] strides = Layout.Strides(view.Shape, array.ItemSize, order);

@@ -17,6 +17,8 @@ internal static class Cli
             "wendelin: out-of-core arrays in ZODB FileStorage databases, and the operator's tools for them.");
         root.Add(DumpCommand.Create());
         root.Add(TailCommand.Create());
+        root.Add(ArrayCommand.Create());
+        root.Add(DemoCommand.Create());
         return root;
     }
 }

@@ -70,6 +70,25 @@ public sealed class ZBigFile : Persistent
         }
     }
 
+    /// <summary>
+    /// The blocks present in the block table, ascending, with the Python class of each block object
+    /// (<c>ZBlk0</c>, <c>ZBlk1</c>, the legacy <c>ZBlk</c> reads as ZBlk0; another class is named as recorded).
+    /// Missing blocks are holes. The block objects are not loaded.
+    /// </summary>
+    public IEnumerable<(long Block, string Format)> Blocks()
+    {
+        foreach (KeyValuePair<long, object?> kv in BlockTable)
+        {
+            yield return (kv.Key, kv.Value switch
+            {
+                ZBlk0 => "ZBlk0",
+                ZBlk1 => "ZBlk1",
+                GenericPersistent g => g.ClassName,
+                _ => kv.Value?.GetType().Name ?? "None",
+            });
+        }
+    }
+
     /// <summary>Size of the file as WCFS computes it: (largest block number + 1) × block size; 0 when empty.</summary>
     public long StoredSize
     {
