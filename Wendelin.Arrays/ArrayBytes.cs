@@ -14,7 +14,7 @@ public static class ArrayBytes
     public const int PieceBytes = 8 << 20;
 
     /// <summary>Calls <paramref name="sink"/> with consecutive pieces of the array's bytes in <paramref name="order"/>.</summary>
-    public static void Read(BigArray array, ArrayOrder order, Action<ReadOnlySpan<byte>> sink)
+    public static void Read(BigArray array, ArrayOrder order, Action<ReadOnlySpan<byte>> sink, int pieceBytes = PieceBytes)
     {
         ArgumentNullException.ThrowIfNull(array);
         ArgumentNullException.ThrowIfNull(sink);
@@ -22,7 +22,7 @@ public static class ArrayBytes
         {
             view.Gather(ref buffer[0], strides);
             sink(buffer);
-        });
+        }, 0, 0, pieceBytes);
     }
 
     /// <summary>
@@ -30,7 +30,7 @@ public static class ArrayBytes
     /// <paramref name="axis"/> (the tail an append added) — from consecutive pieces of bytes in
     /// <paramref name="order"/> that <paramref name="source"/> provides.
     /// </summary>
-    public static void Write(BigArray array, ArrayOrder order, Action<Span<byte>> source, int axis = 0, long fromIndex = 0)
+    public static void Write(BigArray array, ArrayOrder order, Action<Span<byte>> source, int axis = 0, long fromIndex = 0, int pieceBytes = PieceBytes)
     {
         ArgumentNullException.ThrowIfNull(array);
         ArgumentNullException.ThrowIfNull(source);
@@ -38,7 +38,7 @@ public static class ArrayBytes
         {
             source(buffer);
             view.Scatter(ref buffer[0], strides);
-        }, axis, fromIndex);
+        }, axis, fromIndex, pieceBytes);
     }
 
     /// <summary>SHA-256 of the array's bytes in <paramref name="order"/>, as lowercase hex.</summary>
@@ -51,8 +51,9 @@ public static class ArrayBytes
 
     private delegate void PieceAction(ArrayView view, Span<byte> buffer, long[] denseStrides);
 
-    private static void Walk(BigArray array, ArrayOrder order, PieceAction action, int restrictAxis = 0, long restrictFrom = 0)
+    private static void Walk(BigArray array, ArrayOrder order, PieceAction action, int restrictAxis, long restrictFrom, int pieceBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pieceBytes, 1);
         long[] shape = array.Shape.ToArray();
         if ((uint)restrictAxis >= (uint)shape.Length || restrictFrom < 0 || restrictFrom > shape[restrictAxis])
         {
@@ -65,7 +66,7 @@ public static class ArrayBytes
         }
         int axis = order == ArrayOrder.C ? 0 : shape.Length - 1;
         long slice = Layout.Size(shape) * array.ItemSize / shape[axis];
-        long perPiece = Math.Max(1, PieceBytes / Math.Max(1, slice));
+        long perPiece = Math.Max(1, pieceBytes / Math.Max(1, slice));
         if (slice * perPiece > Array.MaxLength)
         {
             throw new InvalidOperationException($"one slice of the array along axis {axis} is {slice} bytes, too large to stream through a buffer");

@@ -131,7 +131,7 @@ internal static class ArrayImportCommand
                 done += piece.Length;
                 sinceCommit += piece.Length;
                 report(done);
-            }, axis, from);
+            }, axis, from, every > 0 ? (int)Math.Clamp(every, 1, ArrayBytes.PieceBytes) : ArrayBytes.PieceBytes);
         });
         Commit(conn, $"wendelin array import {arrayPath} from {Path.GetFileName(npyPath)}");
         commits++;

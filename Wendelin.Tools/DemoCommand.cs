@@ -110,7 +110,7 @@ internal static class DemoCommand
             // 1. append in chunks, committing every so often
             var clock = Stopwatch.StartNew();
             int commits = 0;
-            long chunk = Math.Max(1, Math.Min(items, (8L << 20) / 8));
+            long chunk = Math.Max(1, Math.Min(items, Math.Min(8L << 20, o.CommitEvery) / 8));
             var buffer = new double[chunk];
             ToolProgress.Run(output, "append", bytes, report =>
             {
