@@ -10,7 +10,36 @@ namespace Wendelin.Arrays.Zodb;
 /// <param name="Regular">For ZBlk1: every chunk key is a multiple of 4096 and every chunk at most 4096 bytes.</param>
 /// <param name="Inner">For ZBlk1: the oids of the chunk tree's nodes and buckets and of the chunks.</param>
 /// <param name="Before">The snapshot bound it was read at.</param>
-internal sealed record LoadedBlock(Oid ZBlk, Tid Serial, bool IsZBlk1, bool Regular, Oid[] Inner, Tid Before);
+/// <param name="Chunks">For ZBlk1: chunk offset → ZData oid, ascending; null when not known.</param>
+internal sealed record LoadedBlock(Oid ZBlk, Tid Serial, bool IsZBlk1, bool Regular, Oid[] Inner, Tid Before, (int Key, Oid Oid)[]? Chunks = null)
+{
+    /// <summary>The oid of the chunk at <paramref name="key"/>, if the block has one.</summary>
+    public bool TryGetChunk(int key, out Oid oid)
+    {
+        (int Key, Oid Oid)[]? chunks = Chunks;
+        int lo = 0, hi = (chunks?.Length ?? 0) - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            int k = chunks![mid].Key;
+            if (k == key)
+            {
+                oid = chunks[mid].Oid;
+                return true;
+            }
+            if (k < key)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        oid = default;
+        return false;
+    }
+}
 
 /// <summary>
 /// Reads blocks straight from the storage as of a snapshot, without the connection's object cache (ZB-1..ZB-8,
@@ -53,16 +82,16 @@ internal static class BlockReader
             }
             Oid tree = Reference(rec.State, block, oid, cls, "its state");
             var inner = new List<Oid>();
-            bool regular = ReadChunks(storage, block, tree, before, buffer, inner);
-            return new LoadedBlock(oid, serial, true, regular, [.. inner], before);
+            var chunks = new List<(int Key, Oid Oid)>(ChunkSize / 8);
+            bool regular = ReadChunks(storage, block, tree, before, buffer, inner, chunks);
+            return new LoadedBlock(oid, serial, true, regular, [.. inner], before, [.. chunks]);
         }
         throw new CorruptBlockException(block, oid, cls, "the block table refers to an object that is not a ZBlk0, ZBlk1 or ZBlk (ZB-2)");
     }
 
     /// <summary>Reads a ZBlk1's chunk tree into the cleared <paramref name="buffer"/>; true when its layout is regular.</summary>
-    private static bool ReadChunks(IStorage storage, long block, Oid tree, Tid before, Span<byte> buffer, List<Oid> inner)
+    private static bool ReadChunks(IStorage storage, long block, Oid tree, Tid before, Span<byte> buffer, List<Oid> inner, List<(int Key, Oid Oid)> chunks)
     {
-        var chunks = new List<(int Key, Oid Oid)>(ChunkSize / 8);
         WalkTree(storage, block, tree, before, chunks, inner, 0);
         bool regular = true;
         long end = 0;
@@ -167,6 +196,17 @@ internal static class BlockReader
             }
             chunks.Add(((int)key, Reference(items[i + 1], block, oid, cls, $"the chunk at {key}")));
         }
+    }
+
+    /// <summary>The bytes of one chunk (a ZData record) as of <paramref name="before"/>, checked like a block read.</summary>
+    public static ReadOnlyMemory<byte> ReadChunk(IStorage storage, long block, Oid zdata, Tid before)
+    {
+        (ZodbRecord rec, _) = Load(storage, block, zdata, before);
+        if (rec.Module != Module || rec.Name != "ZData")
+        {
+            throw new CorruptBlockException(block, zdata, rec.ClassName, "a chunk of a ZBlk1 is not a ZData (ZB-5)");
+        }
+        return Bytes(rec.State, block, zdata, rec.ClassName);
     }
 
     private static (ZodbRecord Record, Tid Serial) Load(IStorage storage, long block, Oid oid, Tid before)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Wendelin.Storage;
 using Wendelin.Storage.BTrees;
 using Wendelin.Storage.Persistence;
 
@@ -10,6 +11,7 @@ namespace Wendelin.Arrays.Zodb;
 internal sealed partial class ZBigFileHandle : IStoreSource
 {
     private readonly List<long> _stored = [];
+    private readonly HashSet<long> _restructured = [];
     private readonly List<Persistent> _pending = [];
     private bool _tableChanged;
     private BlockAccess? _sourceBlock;
@@ -34,7 +36,7 @@ internal sealed partial class ZBigFileHandle : IStoreSource
         bool zblk1 = _file.BlockFormat switch
         {
             ZBlkFormat.ZBlk1 => true,
-            ZBlkFormat.Auto => AutoWantsZBlk1(table, block, buffer, existing),
+            ZBlkFormat.Auto => AutoWantsZBlk1(table, block, buffer, existing, changedUnits, unitSize),
             _ => false,
         };
         if (zblk1)
@@ -50,6 +52,7 @@ internal sealed partial class ZBigFileHandle : IStoreSource
 
     private void StoreZBlk0(LOBTree table, long block, Persistent? existing)
     {
+        Tid? known = null;
         if (existing is not ZBlk0 z)
         {
             Replacing(existing);
@@ -57,7 +60,11 @@ internal sealed partial class ZBigFileHandle : IStoreSource
             table[block] = z;
             _tableChanged = true;
         }
-        z.StoreFrom(this, block, BlockSize);
+        else if (LoadedInfo(block) is { } info && info.ZBlk == z.PersistentOid)
+        {
+            known = info.Serial; // the revision our page was loaded from: no need to load the 2 MiB we replace
+        }
+        z.StoreFrom(this, block, BlockSize, known);
         _pending.Add(z);
     }
 
@@ -79,12 +86,14 @@ internal sealed partial class ZBigFileHandle : IStoreSource
             table[block] = z;
             _tableChanged = true;
             fresh = true;
+            _restructured.Add(block);
         }
         IOBTree tab = z.ChunkTable;
         if (!fresh && !IsRegular(block, existing!))
         {
             tab.Clear();
             fresh = true;
+            _restructured.Add(block);
         }
         bool any = false;
         if (fresh)
@@ -153,7 +162,12 @@ internal sealed partial class ZBigFileHandle : IStoreSource
     {
         if (bytes.IndexOfAnyExcept((byte)0) < 0)
         {
-            return !fresh && tab.Remove(offset);
+            if (!fresh && tab.Remove(offset))
+            {
+                _restructured.Add(block);
+                return true;
+            }
+            return false;
         }
         ZData? zd = null;
         if (!fresh && tab.TryGetValue(offset, out object? v))
@@ -164,6 +178,7 @@ internal sealed partial class ZBigFileHandle : IStoreSource
         {
             zd = new ZData();
             tab[offset] = zd;
+            _restructured.Add(block);
         }
         zd.StoreFrom(this, block, offset, bytes.Length);
         _pending.Add(zd);
@@ -207,23 +222,83 @@ internal sealed partial class ZBigFileHandle : IStoreSource
 
     // ---- the auto format (ZB-22, wendelin-core §3.4) ----
 
-    private bool AutoWantsZBlk1(LOBTree table, long block, ReadOnlySpan<byte> buffer, Persistent? existing)
+    /// <summary>
+    /// ZB-22: upstream's heuristic on the block's old and new content. The old content is needed only where the
+    /// bytes changed: for a ZBlk1 block whose chunks are known and whose changed 4 KiB units the paging layer
+    /// reports, only the changed chunks are read (upstream reads the whole block back on every store).
+    /// </summary>
+    private bool AutoWantsZBlk1(LOBTree table, long block, ReadOnlySpan<byte> buffer, Persistent? existing, ReadOnlySpan<ulong> changedUnits, int unitSize)
     {
-        int newLen = StrippedLength(buffer);
-        byte[] oldBuf = ArrayPool<byte>.Shared.Rent(BlockSize);
+        const int unit = BlockReader.ChunkSize;
+        int units = BlockSize / unit;
+        byte[] old = ArrayPool<byte>.Shared.Rent(BlockSize);
         try
         {
-            int oldLen = 0;
-            if (existing?.PersistentOid is { } oid)
+            // old[u] is meaningful where changed[u]; elsewhere the old bytes equal the new ones
+            bool[] changed = new bool[units];
+            LoadedBlock? info = existing?.PersistentOid is { } eo ? LoadedInfo(block) : null;
+            bool sparse = existing is ZBlk1 && info is { Chunks: not null, Regular: true } && info.ZBlk == existing.PersistentOid
+                && unitSize == unit && changedUnits.Length * 64 >= units;
+            if (existing?.PersistentOid is null)
             {
-                Span<byte> old = oldBuf.AsSpan(0, BlockSize);
-                BlockReader.Read(_storage, block, oid, _snapshot.Before, old);
-                oldLen = StrippedLength(old);
+                Array.Clear(old, 0, BlockSize);
+                Array.Fill(changed, true);
             }
-            ReadOnlySpan<byte> oldData = oldBuf.AsSpan(0, oldLen);
-            long delta = MemDelta(buffer[..newLen], oldData);
+            else if (sparse)
+            {
+                for (int u = 0; u < units; u++)
+                {
+                    if ((changedUnits[u >> 6] & (1UL << (u & 63))) == 0)
+                    {
+                        continue;
+                    }
+                    changed[u] = true;
+                    Span<byte> o = old.AsSpan(u * unit, unit);
+                    o.Clear();
+                    if (info!.TryGetChunk(u * unit, out Oid zdata))
+                    {
+                        ReadOnlyMemory<byte> bytes = BlockReader.ReadChunk(_storage, block, zdata, _snapshot.Before);
+                        if (bytes.Length > unit)
+                        {
+                            throw new CorruptBlockException(block, zdata, "wendelin.bigfile.file_zodb.ZData", $"a chunk of {bytes.Length} bytes in a block read as regular");
+                        }
+                        bytes.Span.CopyTo(o);
+                    }
+                }
+            }
+            else
+            {
+                ReadStored(block, old.AsSpan(0, BlockSize));
+                Array.Fill(changed, true);
+            }
+
+            // lengths without trailing zeros, the byte difference (upstream's memdelta) and "new starts with old"
+            int newLen = StrippedLength(buffer);
+            int oldLen = 0;
+            for (int u = units - 1; u >= 0 && oldLen == 0; u--)
+            {
+                ReadOnlySpan<byte> o = changed[u] ? old.AsSpan(u * unit, unit) : buffer.Slice(u * unit, unit);
+                int lastNonZero = o.LastIndexOfAnyExcept((byte)0);
+                if (lastNonZero >= 0)
+                {
+                    oldLen = u * unit + lastNonZero + 1;
+                }
+            }
+            int common = Math.Min(newLen, oldLen);
+            long delta = Math.Abs(newLen - oldLen);
+            bool startsWith = newLen >= oldLen;
+            for (int u = 0; u < units && u * unit < common; u++)
+            {
+                if (changed[u])
+                {
+                    int end = Math.Min(common, (u + 1) * unit);
+                    long d = MemDelta(buffer[(u * unit)..end], old.AsSpan(u * unit, end - u * unit));
+                    delta += d;
+                    startsWith &= d == 0;
+                }
+            }
             long last = LastKey(table);
-            bool appendOld = block == last && newLen >= oldLen && buffer[..oldLen].SequenceEqual(oldData);
+            bool appendOld = block == last && startsWith;
             bool appendNew = block == last + 1 && oldLen == 0;
             bool small = delta < BlockSize / 2;
             if (appendOld || appendNew)
@@ -246,7 +321,7 @@ internal sealed partial class ZBigFileHandle : IStoreSource
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(oldBuf);
+            ArrayPool<byte>.Shared.Return(old);
         }
     }
 

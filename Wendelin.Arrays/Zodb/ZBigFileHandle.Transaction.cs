@@ -110,18 +110,35 @@ internal sealed partial class ZBigFileHandle
     {
         Tid before = SnapshotBefore();
         _snapshot = _tableChanged ? BlockTableSnapshot.Build(_file, before) : _snapshot.At(before);
-        ForgetLoaded(_stored);
         foreach (long b in _stored)
         {
-            if (_file.BlockTable.TryGetValue(b, out object? v) && v is Persistent { PersistentOid: { } oid } zblk)
+            if (!_file.BlockTable.TryGetValue(b, out object? v) || v is not Persistent { PersistentOid: { } oid } zblk)
             {
-                var inner = new List<Oid>();
-                if (zblk is ZBlk1 z1 && z1.ChunkTableOrNull is { } chunks)
-                {
-                    CollectOids(chunks, inner, 0);
-                }
-                Remember(b, new LoadedBlock(oid, zblk.PersistentSerial, zblk is ZBlk1, true, [.. inner], before));
+                continue;
             }
+            LoadedBlock? known = LoadedInfo(b);
+            LoadedBlock info;
+            if (zblk is ZBlk1 z1 && (known is null || known.ZBlk != oid || known.Chunks is null || _restructured.Contains(b)))
+            {
+                // chunks came or went: take the chunk tree's objects from the live tree (ZB-43)
+                var inner = new List<Oid>();
+                var chunks = new List<(int, Oid)>();
+                if (z1.ChunkTableOrNull is { } tab)
+                {
+                    CollectOids(tab, inner, chunks, 0);
+                }
+                info = new LoadedBlock(oid, zblk.PersistentSerial, true, true, [.. inner], before, [.. chunks]);
+            }
+            else if (zblk is ZBlk1)
+            {
+                info = known! with { Serial = zblk.PersistentSerial, Before = before };
+            }
+            else
+            {
+                info = new LoadedBlock(oid, zblk.PersistentSerial, false, true, [], before);
+            }
+            ForgetLoaded([b]);
+            Remember(b, info);
         }
         Handle.MarkStored();
         foreach (Persistent p in _pending)
@@ -131,7 +148,7 @@ internal sealed partial class ZBigFileHandle
         }
     }
 
-    private static void CollectOids(TreeBase<int, object?> tree, List<Oid> oids, int depth)
+    private static void CollectOids(TreeBase<int, object?> tree, List<Oid> oids, List<(int, Oid)> chunks, int depth)
     {
         if (depth > 32)
         {
@@ -147,7 +164,7 @@ internal sealed partial class ZBigFileHandle
             switch (tree._children[i])
             {
                 case TreeBase<int, object?> sub:
-                    CollectOids(sub, oids, depth + 1);
+                    CollectOids(sub, oids, chunks, depth + 1);
                     break;
                 case BucketBase<int, object?> bucket:
                     bucket.Activate();
@@ -160,6 +177,7 @@ internal sealed partial class ZBigFileHandle
                         if (bucket._values[k] is Persistent { PersistentOid: { } vo })
                         {
                             oids.Add(vo);
+                            chunks.Add((bucket._keys[k], vo));
                         }
                     }
                     break;
@@ -184,6 +202,7 @@ internal sealed partial class ZBigFileHandle
         }
         _pending.Clear();
         _stored.Clear();
+        _restructured.Clear();
         _tableChanged = false;
         _sourceBlock?.Dispose();
         _sourceBlock = null;

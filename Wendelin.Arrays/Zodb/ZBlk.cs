@@ -1,3 +1,4 @@
+using Wendelin.Storage;
 using Wendelin.Storage.BTrees;
 using Wendelin.Storage.Persistence;
 using Wendelin.Storage.Pickle;
@@ -41,9 +42,17 @@ internal sealed class ZBlk0 : ZBlkBase
         }
     }
 
-    /// <summary>Marks the block changed with its bytes to be taken from <paramref name="source"/> when pickled.</summary>
-    internal void StoreFrom(IStoreSource source, long block, int blockSize)
+    /// <summary>
+    /// Marks the block changed with its bytes to be taken from <paramref name="source"/> when pickled. A ghost whose
+    /// current revision the caller knows (<paramref name="knownSerial"/>) is not loaded first: its whole state is
+    /// replaced anyway (ZB-30).
+    /// </summary>
+    internal void StoreFrom(IStoreSource source, long block, int blockSize, Tid? knownSerial = null)
     {
+        if (knownSerial is { } serial && PersistentState == PersistentState.Ghost)
+        {
+            PersistentConnection?.AdoptGhostAt(this, serial);
+        }
         WriteAccess();
         _source = source;
         _sourceBlock = block;

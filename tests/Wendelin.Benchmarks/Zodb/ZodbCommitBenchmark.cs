@@ -56,7 +56,7 @@ internal static class ZodbCommitBenchmark
             Connection c = db.Open();
             var a = c.Root.Get<ZBigArray>("a");
             a.BlockFormat = format;
-            a.HandleOptions = new FileHandleOptions { RamBudget = 64L << 20 };
+            a.HandleOptions = new FileHandleOptions { RamBudget = args.Long("budget-mib", 256) << 20 };
             long n = a.Size;
             var times = new List<double>(commits);
             long size0 = new FileInfo(path).Length;
