@@ -1,4 +1,6 @@
+using System.Buffers;
 using Wendelin.Storage;
+using Wendelin.Storage.Fs;
 using Wendelin.Storage.Pickle;
 
 namespace Wendelin.Arrays.Zodb;
@@ -60,7 +62,35 @@ internal static class BlockReader
     /// </summary>
     public static LoadedBlock Read(IStorage storage, long block, Oid oid, Tid before, Span<byte> buffer)
     {
-        (ZodbRecord rec, Tid serial) = Load(storage, block, oid, before);
+        byte[]? pooled = null;
+        try
+        {
+            return Read(storage, block, oid, before, buffer, b => pooled = b);
+        }
+        finally
+        {
+            if (pooled is not null)
+            {
+                ArrayPool<byte>.Shared.Return(pooled);
+            }
+        }
+    }
+
+    private static LoadedBlock Read(IStorage storage, long block, Oid oid, Tid before, Span<byte> buffer, Action<byte[]> rented)
+    {
+        LoadBeforeResult raw = LoadRaw(storage, block, oid, before, rented);
+        if (ZBlkRecord.TryPayload(raw.Data, "ZBlk0", out ReadOnlyMemory<byte> fast))
+        {
+            if (fast.Length > buffer.Length)
+            {
+                throw new CorruptBlockException(block, oid, "wendelin.bigfile.file_zodb.ZBlk0", $"its payload of {fast.Length} bytes is longer than the block ({buffer.Length} bytes) (ZB-3)");
+            }
+            fast.Span.CopyTo(buffer);
+            buffer[fast.Length..].Clear();
+            return new LoadedBlock(oid, raw.Serial, false, true, [], before);
+        }
+        ZodbRecord rec = Decode(raw.Data, block, oid);
+        Tid serial = raw.Serial;
         string? cls = rec.ClassName;
         if (rec.Module == Module && rec.Name is "ZBlk0" or "ZBlk")
         {
@@ -93,31 +123,50 @@ internal static class BlockReader
     private static bool ReadChunks(IStorage storage, long block, Oid tree, Tid before, Span<byte> buffer, List<Oid> inner, List<(int Key, Oid Oid)> chunks)
     {
         WalkTree(storage, block, tree, before, chunks, inner, 0);
+        // the chunks are independent records: load them in parallel, then check and place them in order
+        var payloads = new ReadOnlyMemory<byte>[chunks.Count];
+        if (chunks.Count >= ParallelChunks)
+        {
+            int parts = Math.Min(Environment.ProcessorCount * 2, (chunks.Count + ParallelChunks - 1) / ParallelChunks);
+            Parallel.For(0, parts, part =>
+            {
+                for (int i = part; i < payloads.Length; i += parts)
+                {
+                    payloads[i] = ReadChunk(storage, block, chunks[i].Oid, before);
+                }
+            });
+        }
+        else
+        {
+            for (int i = 0; i < payloads.Length; i++)
+            {
+                payloads[i] = ReadChunk(storage, block, chunks[i].Oid, before);
+            }
+        }
         bool regular = true;
         long end = 0;
-        foreach ((int key, Oid zdata) in chunks)
+        for (int i = 0; i < payloads.Length; i++)
         {
+            (int key, Oid zdata) = chunks[i];
             inner.Add(zdata);
-            (ZodbRecord rec, _) = Load(storage, block, zdata, before);
-            if (rec.Module != Module || rec.Name != "ZData")
-            {
-                throw new CorruptBlockException(block, zdata, rec.ClassName, "a chunk of a ZBlk1 is not a ZData (ZB-5)");
-            }
-            ReadOnlyMemory<byte> data = Bytes(rec.State, block, zdata, rec.ClassName);
+            ReadOnlySpan<byte> data = payloads[i].Span;
             if (key < end)
             {
-                throw new CorruptBlockException(block, zdata, rec.ClassName, $"the chunk at offset {key} overlaps the previous one, which ends at {end} (ZB-5)");
+                throw new CorruptBlockException(block, zdata, "wendelin.bigfile.file_zodb.ZData", $"the chunk at offset {key} overlaps the previous one, which ends at {end} (ZB-5)");
             }
             end = (long)key + data.Length;
             if (end > buffer.Length)
             {
-                throw new CorruptBlockException(block, zdata, rec.ClassName, $"the chunk at offset {key} of {data.Length} bytes ends past the block ({buffer.Length} bytes) (ZB-5)");
+                throw new CorruptBlockException(block, zdata, "wendelin.bigfile.file_zodb.ZData", $"the chunk at offset {key} of {data.Length} bytes ends past the block ({buffer.Length} bytes) (ZB-5)");
             }
-            data.Span.CopyTo(buffer[key..]);
+            data.CopyTo(buffer[key..]);
             regular &= key % ChunkSize == 0 && data.Length <= ChunkSize;
         }
         return regular;
     }
+
+    /// <summary>Chunks per loading thread: below this a ZBlk1's chunks load on the calling thread.</summary>
+    private const int ParallelChunks = 64;
 
     private static void WalkTree(IStorage storage, long block, Oid tree, Tid before, List<(int, Oid)> chunks, List<Oid> inner, int depth)
     {
@@ -201,7 +250,12 @@ internal static class BlockReader
     /// <summary>The bytes of one chunk (a ZData record) as of <paramref name="before"/>, checked like a block read.</summary>
     public static ReadOnlyMemory<byte> ReadChunk(IStorage storage, long block, Oid zdata, Tid before)
     {
-        (ZodbRecord rec, _) = Load(storage, block, zdata, before);
+        LoadBeforeResult? r = LoadRaw(storage, block, zdata, before);
+        if (ZBlkRecord.TryPayload(r!.Value.Data, "ZData", out ReadOnlyMemory<byte> fast))
+        {
+            return fast;
+        }
+        ZodbRecord rec = Decode(r.Value.Data, block, zdata);
         if (rec.Module != Module || rec.Name != "ZData")
         {
             throw new CorruptBlockException(block, zdata, rec.ClassName, "a chunk of a ZBlk1 is not a ZData (ZB-5)");
@@ -211,22 +265,46 @@ internal static class BlockReader
 
     private static (ZodbRecord Record, Tid Serial) Load(IStorage storage, long block, Oid oid, Tid before)
     {
+        LoadBeforeResult found = LoadRaw(storage, block, oid, before);
+        return (Decode(found.Data, block, oid), found.Serial);
+    }
+
+    /// <summary>
+    /// The record's bytes as of <paramref name="before"/>. With <paramref name="rented"/> (the block record itself,
+    /// up to a block long) a FileStorage reads it into a pooled buffer handed to <paramref name="rented"/>: the
+    /// caller copies the payload out and returns the buffer, so streaming through blocks allocates nothing per block.
+    /// </summary>
+    private static LoadBeforeResult LoadRaw(IStorage storage, long block, Oid oid, Tid before, Action<byte[]>? rented = null)
+    {
         LoadBeforeResult? r;
         try
         {
-            r = storage.LoadBefore(oid, before);
+            if (rented is not null && storage is FileStorage fs)
+            {
+                r = fs.LoadBefore(oid, before, n =>
+                {
+                    byte[] b = ArrayPool<byte>.Shared.Rent(n);
+                    rented(b);
+                    return b;
+                });
+            }
+            else
+            {
+                r = storage.LoadBefore(oid, before);
+            }
         }
         catch (PosKeyException ex)
         {
             throw new CorruptBlockException(block, oid, null, "the object is missing: " + ex.Message, ex);
         }
-        if (r is not { } found)
-        {
-            throw new CorruptBlockException(block, oid, null, "the object did not exist yet in the snapshot being read");
-        }
+        return r ?? throw new CorruptBlockException(block, oid, null, "the object did not exist yet in the snapshot being read");
+    }
+
+    private static ZodbRecord Decode(ReadOnlyMemory<byte> data, long block, Oid oid)
+    {
         try
         {
-            return (ZodbPickle.ReadRecord(found.Data), found.Serial);
+            return ZodbPickle.ReadRecord(data);
         }
         catch (PickleException ex)
         {

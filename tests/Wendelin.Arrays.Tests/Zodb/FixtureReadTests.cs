@@ -151,3 +151,46 @@ public sealed class FixtureReadTests
         _ = CultureInfo.InvariantCulture;
     }
 }
+
+/// <summary>The block-record shortcut (ZBlkRecord, ZB-7) gives exactly what the general pickle reader gives.</summary>
+public sealed class ZBlkRecordTests
+{
+    [Theory]
+    [InlineData("zbigarray-zblk0.fs", true)]
+    [InlineData("zbigarray-zblk1.fs", true)]
+    [InlineData("upstream-zblk/py3_pickle3/zblk.fs", true)]
+    [InlineData("upstream-zblk/py2_pickle1/zblk.fs", false)]
+    [InlineData("upstream-zblk/py2_pickle2/zblk.fs", false)]
+    [InlineData("upstream-zblk/py2_pickle3/zblk.fs", false)]
+    public void The_shortcut_agrees_with_the_pickle_reader_on_every_block_record(string fixture, bool applies)
+    {
+        using var fs = Wendelin.Storage.Fs.FileStorage.Open(Wendelin.TestSupport.Fixtures.Path(fixture), new Wendelin.Storage.Fs.FileStorageOptions { ReadOnly = true });
+        int checkedRecords = 0;
+        foreach (Wendelin.Storage.Fs.TransactionRecord t in fs.Iterator())
+        {
+            foreach (Wendelin.Storage.Fs.DataRecord r in t.Records)
+            {
+                ReadOnlyMemory<byte> data = r.ReadData()!.Value;
+                var rec = Wendelin.Storage.Pickle.ZodbPickle.ReadRecord(data);
+                foreach (string name in new[] { "ZBlk0", "ZData" })
+                {
+                    bool fast = ZBlkRecord.TryPayload(data, name, out ReadOnlyMemory<byte> payload);
+                    if (rec.ClassName == "wendelin.bigfile.file_zodb." + name)
+                    {
+                        Assert.Equal(applies, fast);
+                        if (fast)
+                        {
+                            Assert.True(payload.Span.SequenceEqual(rec.State.AsBytes().Span));
+                        }
+                        checkedRecords++;
+                    }
+                    else
+                    {
+                        Assert.False(fast);
+                    }
+                }
+            }
+        }
+        Assert.True(checkedRecords > 0);
+    }
+}
