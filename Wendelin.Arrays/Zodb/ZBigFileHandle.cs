@@ -25,7 +25,6 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IWholeBlockL
     // what loads found, for invalidation (ZB-43): guarded by _loadedLock, written by loader threads
     private readonly Lock _loadedLock = new();
     private readonly Dictionary<long, LoadedBlock> _loaded = [];
-    private readonly Dictionary<Oid, long> _innerOwner = [];
 
     public ZBigFileHandle(ZBigFile file, Connection conn, FileHandleOptions? options)
     {
@@ -119,11 +118,36 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IWholeBlockL
         }
         lock (_loadedLock)
         {
-            foreach (Oid oid in oids)
+            // chunk-tree nodes and chunks of loaded ZBlk1 blocks (sorted per block): search the smaller side
+            HashSet<Oid>? set = null;
+            foreach ((long b, LoadedBlock info) in _loaded)
             {
-                if (_innerOwner.TryGetValue(oid, out long b))
+                if (info.Inner.Length == 0 || changed.Contains(b))
                 {
-                    changed.Add(b);
+                    continue;
+                }
+                if (oids.Count <= info.Inner.Length / 8)
+                {
+                    foreach (Oid oid in oids)
+                    {
+                        if (Array.BinarySearch(info.Inner, oid) >= 0)
+                        {
+                            changed.Add(b);
+                            break;
+                        }
+                    }
+                }
+                else
+                {
+                    set ??= [.. oids];
+                    foreach (Oid o in info.Inner)
+                    {
+                        if (set.Contains(o))
+                        {
+                            changed.Add(b);
+                            break;
+                        }
+                    }
                 }
             }
         }
@@ -175,16 +199,7 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IWholeBlockL
         {
             foreach (long b in blocks)
             {
-                if (_loaded.Remove(b, out LoadedBlock? info))
-                {
-                    foreach (Oid o in info.Inner)
-                    {
-                        if (_innerOwner.TryGetValue(o, out long owner) && owner == b)
-                        {
-                            _innerOwner.Remove(o);
-                        }
-                    }
-                }
+                _loaded.Remove(b);
             }
         }
     }
@@ -197,18 +212,8 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IWholeBlockL
             {
                 return; // a load of an older snapshot finished after a newer one
             }
-            if (known is not null)
-            {
-                foreach (Oid o in known.Inner)
-                {
-                    _innerOwner.Remove(o);
-                }
-            }
+            Array.Sort(info.Inner); // searched at invalidation
             _loaded[block] = info;
-            foreach (Oid o in info.Inner)
-            {
-                _innerOwner[o] = block;
-            }
         }
     }
 
