@@ -60,12 +60,12 @@ internal static class BlockReader
     /// Fills all of <paramref name="buffer"/> (one block) with block <paramref name="block"/>, whose ZBlk object is
     /// <paramref name="oid"/>, as the database was before <paramref name="before"/>.
     /// </summary>
-    public static LoadedBlock Read(IStorage storage, long block, Oid oid, Tid before, Span<byte> buffer)
+    public static LoadedBlock Read(IStorage storage, long block, Oid oid, Tid before, Span<byte> buffer, LoadedBlock? known = null)
     {
         byte[]? pooled = null;
         try
         {
-            return Read(storage, block, oid, before, buffer, b => pooled = b);
+            return Read(storage, block, oid, before, buffer, b => pooled = b, known);
         }
         finally
         {
@@ -76,7 +76,7 @@ internal static class BlockReader
         }
     }
 
-    private static LoadedBlock Read(IStorage storage, long block, Oid oid, Tid before, Span<byte> buffer, Action<byte[]> rented)
+    private static LoadedBlock Read(IStorage storage, long block, Oid oid, Tid before, Span<byte> buffer, Action<byte[]> rented, LoadedBlock? known)
     {
         LoadBeforeResult raw = LoadRaw(storage, block, oid, before, rented);
         if (ZBlkRecord.TryPayload(raw.Data, "ZBlk0", out ReadOnlyMemory<byte> fast))
@@ -111,6 +111,17 @@ internal static class BlockReader
                 return new LoadedBlock(oid, serial, true, true, [], before);
             }
             Oid tree = Reference(rec.State, block, oid, cls, "its state");
+            if (known is { IsZBlk1: true, Chunks: { } layout } && known.ZBlk == oid && known.Serial == serial && storage is FileStorage)
+            {
+                // the same ZBlk1 revision read before by this handle, and none of its tree's objects changed since
+                // (the handle forgets a block's layout when any of them is invalidated, ZB-43): only the chunks load
+                List<(int Key, Oid Oid)> again = [.. layout];
+                var sink = new ChunkSink(buffer, block, again, new int[again.Count]);
+                LoadMany((FileStorage)storage, block, again, before, ref sink);
+                var unused = new List<Oid>();
+                bool reg = Place(block, again, sink.Lengths, unused, buffer.Length);
+                return known with { Regular = reg, Before = before };
+            }
             var inner = new List<Oid>();
             var chunks = new List<(int Key, Oid Oid)>(ChunkSize / 8);
             bool regular = ReadChunks(storage, block, tree, before, buffer, inner, chunks);
@@ -123,6 +134,13 @@ internal static class BlockReader
     private static bool ReadChunks(IStorage storage, long block, Oid tree, Tid before, Span<byte> buffer, List<Oid> inner, List<(int Key, Oid Oid)> chunks)
     {
         WalkTree(storage, block, tree, before, chunks, inner, 0);
+        if (storage is FileStorage fs)
+        {
+            // the chunks of a block were usually written together: read them in a few large reads
+            var sink = new ChunkSink(buffer, block, chunks, new int[chunks.Count]);
+            LoadMany(fs, block, chunks, before, ref sink);
+            return Place(block, chunks, sink.Lengths, inner, buffer.Length);
+        }
         // the chunks are independent records: load them in parallel, then check and place them in order
         var payloads = new ReadOnlyMemory<byte>[chunks.Count];
         if (chunks.Count >= ParallelChunks)
@@ -163,6 +181,79 @@ internal static class BlockReader
             regular &= key % ChunkSize == 0 && data.Length <= ChunkSize;
         }
         return regular;
+    }
+
+    private static void LoadMany(FileStorage fs, long block, List<(int Key, Oid Oid)> chunks, Tid before, ref ChunkSink sink)
+    {
+        var oids = new Oid[chunks.Count];
+        for (int i = 0; i < oids.Length; i++)
+        {
+            oids[i] = chunks[i].Oid;
+        }
+        try
+        {
+            fs.LoadBeforeMany(oids, before, ref sink);
+        }
+        catch (PosKeyException ex)
+        {
+            throw new CorruptBlockException(block, ex.Oid, null, "a chunk is missing: " + ex.Message, ex);
+        }
+    }
+
+    /// <summary>The overlap and bounds checks of ZB-5 over chunks already copied by <see cref="ChunkSink"/>; true when regular.</summary>
+    private static bool Place(long block, List<(int Key, Oid Oid)> chunks, int[] lengths, List<Oid> inner, int blockSize)
+    {
+        bool regular = true;
+        long end = 0;
+        for (int i = 0; i < chunks.Count; i++)
+        {
+            (int key, Oid zdata) = chunks[i];
+            inner.Add(zdata);
+            if (key < end)
+            {
+                throw new CorruptBlockException(block, zdata, "wendelin.bigfile.file_zodb.ZData", $"the chunk at offset {key} overlaps the previous one, which ends at {end} (ZB-5)");
+            }
+            end = (long)key + lengths[i];
+            regular &= key % ChunkSize == 0 && lengths[i] <= ChunkSize;
+        }
+        _ = blockSize;
+        return regular;
+    }
+
+    /// <summary>Copies each chunk record's payload at its key (bounds checked) as FileStorage delivers them.</summary>
+    private ref struct ChunkSink(Span<byte> buffer, long block, List<(int Key, Oid Oid)> chunks, int[] lengths) : IRecordSink
+    {
+        private readonly Span<byte> _buffer = buffer;
+
+        public readonly int[] Lengths = lengths;
+
+        public readonly void Record(int index, ReadOnlySpan<byte> data, Tid serial)
+        {
+            (int key, Oid zdata) = chunks[index];
+            ReadOnlySpan<byte> payload;
+            if (ZBlkRecord.TryPayload(data, "ZData", out int offset, out int length))
+            {
+                payload = data.Slice(offset, length);
+            }
+            else
+            {
+                ZodbRecord rec = Decode(data.ToArray(), block, zdata);
+                if (rec.Module != Module || rec.Name != "ZData")
+                {
+                    throw new CorruptBlockException(block, zdata, rec.ClassName, "a chunk of a ZBlk1 is not a ZData (ZB-5)");
+                }
+                payload = Bytes(rec.State, block, zdata, rec.ClassName).Span;
+            }
+            if ((long)key + payload.Length > _buffer.Length)
+            {
+                throw new CorruptBlockException(block, zdata, "wendelin.bigfile.file_zodb.ZData", $"the chunk at offset {key} of {payload.Length} bytes ends past the block ({_buffer.Length} bytes) (ZB-5)");
+            }
+            payload.CopyTo(_buffer[key..]);
+            Lengths[index] = payload.Length;
+        }
+
+        public readonly void Missing(int index) =>
+            throw new CorruptBlockException(block, chunks[index].Oid, null, "the object did not exist yet in the snapshot being read");
     }
 
     /// <summary>Chunks per loading thread: below this a ZBlk1's chunks load on the calling thread.</summary>
@@ -321,9 +412,26 @@ internal static class BlockReader
 
     private static Oid Reference(PickleValue v, long block, Oid oid, string? cls, string what)
     {
-        if (v is PicklePersistentId pid && pid.Reference.IsStrongSameDatabase)
+        // the usual forms, (oid, class) and a bare oid, without building the general reference description
+        if (v is PicklePersistentId { Pid: PickleTuple { Count: 2 } t } && t[1] is PickleGlobal && PersistentReference.TryOid(t[0], out Oid fast))
         {
-            return pid.Reference.Oid;
+            return fast;
+        }
+        if (v is PicklePersistentId { Pid: var bare } && PersistentReference.TryOid(bare, out Oid plain))
+        {
+            return plain;
+        }
+        PersistentReference? r = null;
+        try
+        {
+            r = (v as PicklePersistentId)?.Reference;
+        }
+        catch (PickleException)
+        {
+        }
+        if (r is { IsStrongSameDatabase: true } strong)
+        {
+            return strong.Oid;
         }
         throw new CorruptBlockException(block, oid, cls, $"{what} is a {v.Describe()}, not a reference to an object of this database");
     }

@@ -235,7 +235,7 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IWholeBlockL
             buffer.Clear(); // a hole (ZB-6)
             return;
         }
-        LoadedBlock info = BlockReader.Read(_storage, block, oid, s.Before, buffer);
+        LoadedBlock info = BlockReader.Read(_storage, block, oid, s.Before, buffer, LoadedInfo(block));
         Remember(block, info);
     }
 }

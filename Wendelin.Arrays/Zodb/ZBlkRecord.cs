@@ -21,9 +21,20 @@ internal static class ZBlkRecord
 
     public static bool TryPayload(ReadOnlyMemory<byte> record, string name, out ReadOnlyMemory<byte> payload)
     {
+        if (TryPayload(record.Span, name, out int offset, out int length))
+        {
+            payload = record.Slice(offset, length);
+            return true;
+        }
         payload = default;
+        return false;
+    }
+
+    /// <summary>The same on a span: the payload's offset and length in <paramref name="r"/>.</summary>
+    public static bool TryPayload(ReadOnlySpan<byte> r, string name, out int offset, out int size)
+    {
+        offset = size = 0;
         byte[] cls = name == "ZBlk0" ? ZBlk0Class : ZDataClass;
-        ReadOnlySpan<byte> r = record.Span;
         if (!r.StartsWith(cls))
         {
             return false;
@@ -61,7 +72,8 @@ internal static class ZBlkRecord
         {
             return false;
         }
-        payload = record.Slice(p, (int)length);
+        offset = p;
+        size = (int)length;
         return true;
     }
 }

@@ -50,6 +50,97 @@ public sealed partial class FileStorage
         return new LoadBeforeResult(data, h.Tid, next);
     }
 
+    /// <summary>
+    /// <see cref="LoadBefore(Oid, Tid)"/> of many objects with as few reads as possible (array blocks made of hundreds
+    /// of small records): the current records of objects that are visible before <paramref name="before"/> are read
+    /// together when they lie within <paramref name="window"/> bytes of each other, and every header is checked as a
+    /// single load checks it (FS-L1..FS-L3). Each record's payload goes to <paramref name="sink"/> (in file order, with
+    /// its index in <paramref name="oids"/>), valid only during the call; an object that did not exist before
+    /// <paramref name="before"/> goes to <see cref="IRecordSink.Missing"/>. Other cases (older revisions, backpointers)
+    /// are loaded one by one.
+    /// </summary>
+    internal void LoadBeforeMany<TSink>(IReadOnlyList<Oid> oids, Tid before, ref TSink sink, int window = 4 << 20)
+        where TSink : IRecordSink, allows ref struct
+    {
+        ThrowIfUnusable();
+        int n = oids.Count;
+        var items = new (long Position, int Index)[n];
+        long end = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (!TryGetPosition(oids[i], out long pos, out long e, out Tid serial))
+            {
+                throw new PosKeyException(oids[i]);
+            }
+            end = Math.Max(end, e);
+            items[i] = (serial < before ? pos : -1, i);
+        }
+        Array.Sort(items);
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(window);
+        try
+        {
+            int k = 0;
+            while (k < n)
+            {
+                (long start, int first) = items[k];
+                if (start < 0)
+                {
+                    LoadOne(oids[first], first, before, ref sink);
+                    k++;
+                    continue;
+                }
+                int read = _file.ReadAt(start, buffer.AsSpan(0, (int)Math.Min(window, end - start)));
+                while (k < n && items[k].Position >= 0 && items[k].Position - start + DataHeader.Size <= read)
+                {
+                    (long pos, int index) = items[k];
+                    int off = (int)(pos - start);
+                    DataHeader h = DataHeader.Parse(buffer.AsSpan(off, DataHeader.Size));
+                    if (h.Check(pos, end, -1, null) is FormatError fe)
+                    {
+                        throw Corrupt(fe);
+                    }
+                    if (h.Oid != oids[index])
+                    {
+                        throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record holds the expected object",
+                            $"found {h.Oid}, expected {oids[index]}"));
+                    }
+                    if (h.IsBackPointer || h.Tid >= before || off + DataHeader.Size + (long)h.DataLength > read)
+                    {
+                        LoadOne(oids[index], index, before, ref sink);
+                    }
+                    else
+                    {
+                        sink.Record(index, buffer.AsSpan(off + DataHeader.Size, (int)h.DataLength), h.Tid);
+                    }
+                    k++;
+                }
+                if (k < n && items[k].Position == start)
+                {
+                    // the window could not even hold this record's header (end of the committed data): one by one
+                    LoadOne(oids[items[k].Index], items[k].Index, before, ref sink);
+                    k++;
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void LoadOne<TSink>(Oid oid, int index, Tid before, ref TSink sink)
+        where TSink : IRecordSink, allows ref struct
+    {
+        if (LoadBefore(oid, before) is { } r)
+        {
+            sink.Record(index, r.Data.Span, r.Serial);
+        }
+        else
+        {
+            sink.Missing(index);
+        }
+    }
+
     public ReadOnlyMemory<byte> LoadSerial(Oid oid, Tid serial)
     {
         ThrowIfUnusable();
@@ -349,3 +440,13 @@ public sealed record HistoryEntry(Tid Tid, double Time, ReadOnlyMemory<byte> Use
 
 /// <summary>One step of <see cref="FileStorage.RecordIterNext"/>.</summary>
 public sealed record RecordIteration(Oid Oid, Tid Serial, ReadOnlyMemory<byte> Data, Oid? Next);
+
+/// <summary>Receives the records of <see cref="FileStorage.LoadBeforeMany"/>.</summary>
+internal interface IRecordSink
+{
+    /// <summary>The payload of the record of oid number <paramref name="index"/>, valid only during the call.</summary>
+    void Record(int index, ReadOnlySpan<byte> data, Tid serial);
+
+    /// <summary>Oid number <paramref name="index"/> did not exist before the bound.</summary>
+    void Missing(int index);
+}
