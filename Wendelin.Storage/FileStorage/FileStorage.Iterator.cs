@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using Wendelin.Storage.Format;
+using Wendelin.Storage.IO;
 
 namespace Wendelin.Storage.Fs;
 
@@ -16,20 +17,20 @@ public sealed partial class FileStorage
     public IEnumerable<TransactionRecord> Iterator(Tid? start = null, Tid? stop = null)
     {
         ThrowIfUnusable();
-        (long end, _) = Snapshot();
-        return Iterate(start, stop, null, end);
+        (long end, _, IStorageFile file) = SnapshotWithFile();
+        return Iterate(file, start, stop, null, end);
     }
 
     /// <summary>The committed transactions from the transaction that starts at byte <paramref name="position"/>.</summary>
     public IEnumerable<TransactionRecord> IteratorFrom(long position)
     {
         ThrowIfUnusable();
-        (long end, _) = Snapshot();
+        (long end, _, IStorageFile file) = SnapshotWithFile();
         if (position < FileHeader.DataStart || position > end)
         {
             throw new ArgumentOutOfRangeException(nameof(position), position, $"not within the committed data [4, {end}]");
         }
-        return Iterate(null, null, position, end);
+        return Iterate(file, null, null, position, end);
     }
 
     /// <summary>
@@ -39,13 +40,13 @@ public sealed partial class FileStorage
     public IEnumerable<TransactionRecord> IterateBackward()
     {
         ThrowIfUnusable();
-        (long end, _) = Snapshot();
-        return Backward(end);
+        (long end, _, IStorageFile file) = SnapshotWithFile();
+        return Backward(file, end);
     }
 
-    private IEnumerable<TransactionRecord> Backward(long end)
+    private IEnumerable<TransactionRecord> Backward(IStorageFile file, long end)
     {
-        using var window = new FileWindow(_file, end, 64 << 10);
+        using var window = new FileWindow(file, end, 64 << 10);
         var records = new List<RecordLocation>();
         long pos = end;
         while (pos > FileHeader.DataStart)
@@ -63,7 +64,7 @@ public sealed partial class FileStorage
             }
             if (h.Status != TransactionStatus.Undone)
             {
-                yield return MakeRecord(window, h, tpos, records, end);
+                yield return MakeRecord(file, window, h, tpos, records, end);
             }
             pos = tpos;
         }
@@ -94,7 +95,7 @@ public sealed partial class FileStorage
         return whole.Length == size ? whole : null;
     }
 
-    private TransactionRecord MakeRecord(FileWindow window, TxnHeader h, long pos, List<RecordLocation> records, long end, byte[]? whole = null)
+    private TransactionRecord MakeRecord(IStorageFile file, FileWindow window, TxnHeader h, long pos, List<RecordLocation> records, long end, byte[]? whole = null)
     {
         var positions = new long[records.Count];
         for (int i = 0; i < positions.Length; i++)
@@ -107,10 +108,10 @@ public sealed partial class FileStorage
         }
         if (whole is not null && whole.Length == (long)h.Length + TxnHeader.TrailerSize)
         {
-            return new TransactionRecord(this, h, pos, whole, whole.AsMemory(TxnHeader.Size, h.HeaderLength - TxnHeader.Size), positions, end);
+            return new TransactionRecord(this, file, h, pos, whole, whole.AsMemory(TxnHeader.Size, h.HeaderLength - TxnHeader.Size), positions, end);
         }
         byte[] meta = window.Read(pos + TxnHeader.Size, h.HeaderLength - TxnHeader.Size).ToArray();
-        return new TransactionRecord(this, h, pos, null, meta, positions, end);
+        return new TransactionRecord(this, file, h, pos, null, meta, positions, end);
     }
 
     /// <summary>The bytes of a transaction's data records, <c>[pos + hlen, pos + tlen)</c> (what <c>fstail</c> hashes).</summary>
@@ -122,16 +123,16 @@ public sealed partial class FileStorage
             throw new FileStorageException($"{Name}: transaction {t.Tid} is too large to read whole ({size} bytes)");
         }
         byte[] b = GC.AllocateUninitializedArray<byte>((int)size);
-        if (_file.ReadAt(t.Position + t.HeaderLength, b) < b.Length)
+        if (t.File.ReadAt(t.Position + t.HeaderLength, b) < b.Length)
         {
             throw Corrupt(new FormatError(RecordKind.Transaction, t.Position, "transaction fits in the file", "end of file inside its records"));
         }
         return b;
     }
 
-    private IEnumerable<TransactionRecord> Iterate(Tid? start, Tid? stop, long? startPosition, long end)
+    private IEnumerable<TransactionRecord> Iterate(IStorageFile file, Tid? start, Tid? stop, long? startPosition, long end)
     {
-        using var window = new FileWindow(_file, end);
+        using var window = new FileWindow(file, end);
         long pos = startPosition ?? (start is Tid s ? FindStart(window, s, end) : FileHeader.DataStart);
         var records = new List<RecordLocation>();
         TxnHeader h;
@@ -159,7 +160,7 @@ public sealed partial class FileStorage
             long next = h.NextPosition(pos);
             if (h.Status != TransactionStatus.Undone)
             {
-                yield return MakeRecord(window, h, pos, records, end, whole);
+                yield return MakeRecord(file, window, h, pos, records, end, whole);
             }
             pos = next;
         }
@@ -236,7 +237,7 @@ public sealed partial class FileStorage
     /// The record at <paramref name="pos"/> of the transaction at <paramref name="tpos"/> for the iterator: parsed
     /// from <paramref name="txnBytes"/> (the whole transaction, already validated) when given, else read.
     /// </summary>
-    internal DataRecord ReadRecord(long pos, long tpos, long end, ReadOnlyMemory<byte> txnBytes)
+    internal DataRecord ReadRecord(IStorageFile file, long pos, long tpos, long end, ReadOnlyMemory<byte> txnBytes)
     {
         DataHeader h;
         long back = 0;
@@ -257,7 +258,7 @@ public sealed partial class FileStorage
         else
         {
             Span<byte> b = stackalloc byte[DataHeader.Size];
-            if (_file.ReadAt(pos, b) < DataHeader.Size)
+            if (file.ReadAt(pos, b) < DataHeader.Size)
             {
                 throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record lies in the committed data", "end of file"));
             }
@@ -266,20 +267,20 @@ public sealed partial class FileStorage
             {
                 throw Corrupt(e);
             }
-            back = h.IsBackPointer ? ReadBackPointer(pos) : 0;
+            back = h.IsBackPointer ? ReadBackPointer(file, pos) : 0;
         }
         Tid? dataTxn = null;
         if (back != 0)
         {
-            dataTxn = ReadDataHeader(back, end, h.Oid).Tid;
+            dataTxn = ReadDataHeader(file, back, end, h.Oid).Tid;
         }
-        return new DataRecord(this, h.Oid, h.Tid, pos, h.Prev, h.Tloc, h.DataLength, h.IsBackPointer ? back : null, dataTxn, end, payload);
+        return new DataRecord(this, file, h.Oid, h.Tid, pos, h.Prev, h.Tloc, h.DataLength, h.IsBackPointer ? back : null, dataTxn, end, payload);
     }
 
     internal ReadOnlyMemory<byte>? ReadRecordData(DataRecord record)
     {
-        DataHeader h = ReadDataHeader(record.Position, record.End, record.Oid);
-        byte[]? data = ReadData(h, record.Position, record.End, out _);
+        DataHeader h = ReadDataHeader(record.File, record.Position, record.End, record.Oid);
+        byte[]? data = ReadData(record.File, h, record.Position, record.End, out _);
         if (data is null)
         {
             return null;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Wendelin.Storage.Format;
+using Wendelin.Storage.IO;
 
 namespace Wendelin.Storage.Fs;
 
@@ -10,12 +11,12 @@ public sealed partial class FileStorage
     public LoadResult Load(Oid oid)
     {
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
-        DataHeader h = ReadDataHeader(pos, end, oid);
-        byte[] data = ReadData(h, pos, end, out _)
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
+        byte[] data = ReadData(file, h, pos, end, out _)
             ?? throw new PosKeyException(oid, "its creation was undone or it was deleted");
         return new LoadResult(data, h.Tid);
     }
@@ -30,12 +31,12 @@ public sealed partial class FileStorage
     internal LoadBeforeResult? LoadBefore(Oid oid, Tid before, Func<int, byte[]>? allocate)
     {
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
         Tid? next = null;
-        DataHeader h = ReadDataHeader(pos, end, oid);
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
         while (h.Tid >= before)
         {
             next = h.Tid;
@@ -43,124 +44,33 @@ public sealed partial class FileStorage
             {
                 return null; // FS-L3: the object did not exist before `before`
             }
-            (pos, h) = Previous(pos, h, end);
+            (pos, h) = Previous(file, pos, h, end);
         }
-        ReadOnlyMemory<byte> data = ReadData(h, pos, end, out _, allocate)
-            ?? throw new PosKeyException(oid, string.Create(CultureInfo.InvariantCulture, $"deleted or its creation undone as of {h.Tid}"));
+        ReadOnlyMemory<byte> data = ReadPayload(file, h, pos, end, out _, allocate) is { } p ? p.Array.AsMemory(0, p.Length)
+            : throw new PosKeyException(oid, string.Create(CultureInfo.InvariantCulture, $"deleted or its creation undone as of {h.Tid}"));
         return new LoadBeforeResult(data, h.Tid, next);
-    }
-
-    /// <summary>
-    /// <see cref="LoadBefore(Oid, Tid)"/> of many objects with as few reads as possible (array blocks made of hundreds
-    /// of small records): the current records of objects that are visible before <paramref name="before"/> are read
-    /// together when they lie within <paramref name="window"/> bytes of each other, and every header is checked as a
-    /// single load checks it (FS-L1..FS-L3). Each record's payload goes to <paramref name="sink"/> (in file order, with
-    /// its index in <paramref name="oids"/>), valid only during the call; an object that did not exist before
-    /// <paramref name="before"/> goes to <see cref="IRecordSink.Missing"/>. Other cases (older revisions, backpointers)
-    /// are loaded one by one.
-    /// </summary>
-    internal void LoadBeforeMany<TSink>(IReadOnlyList<Oid> oids, Tid before, ref TSink sink, int window = 4 << 20)
-        where TSink : IRecordSink, allows ref struct
-    {
-        ThrowIfUnusable();
-        int n = oids.Count;
-        var items = new (long Position, int Index)[n];
-        long end = 0;
-        for (int i = 0; i < n; i++)
-        {
-            if (!TryGetPosition(oids[i], out long pos, out long e, out Tid serial))
-            {
-                throw new PosKeyException(oids[i]);
-            }
-            end = Math.Max(end, e);
-            items[i] = (serial < before ? pos : -1, i);
-        }
-        Array.Sort(items);
-        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(window);
-        try
-        {
-            int k = 0;
-            while (k < n)
-            {
-                (long start, int first) = items[k];
-                if (start < 0)
-                {
-                    LoadOne(oids[first], first, before, ref sink);
-                    k++;
-                    continue;
-                }
-                int read = _file.ReadAt(start, buffer.AsSpan(0, (int)Math.Min(window, end - start)));
-                while (k < n && items[k].Position >= 0 && items[k].Position - start + DataHeader.Size <= read)
-                {
-                    (long pos, int index) = items[k];
-                    int off = (int)(pos - start);
-                    DataHeader h = DataHeader.Parse(buffer.AsSpan(off, DataHeader.Size));
-                    if (h.Check(pos, end, -1, null) is FormatError fe)
-                    {
-                        throw Corrupt(fe);
-                    }
-                    if (h.Oid != oids[index])
-                    {
-                        throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record holds the expected object",
-                            $"found {h.Oid}, expected {oids[index]}"));
-                    }
-                    if (h.IsBackPointer || h.Tid >= before || off + DataHeader.Size + (long)h.DataLength > read)
-                    {
-                        LoadOne(oids[index], index, before, ref sink);
-                    }
-                    else
-                    {
-                        sink.Record(index, buffer.AsSpan(off + DataHeader.Size, (int)h.DataLength), h.Tid);
-                    }
-                    k++;
-                }
-                if (k < n && items[k].Position == start)
-                {
-                    // the window could not even hold this record's header (end of the committed data): one by one
-                    LoadOne(oids[items[k].Index], items[k].Index, before, ref sink);
-                    k++;
-                }
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private void LoadOne<TSink>(Oid oid, int index, Tid before, ref TSink sink)
-        where TSink : IRecordSink, allows ref struct
-    {
-        if (LoadBefore(oid, before) is { } r)
-        {
-            sink.Record(index, r.Data.Span, r.Serial);
-        }
-        else
-        {
-            sink.Missing(index);
-        }
     }
 
     public ReadOnlyMemory<byte> LoadSerial(Oid oid, Tid serial)
     {
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
-        DataHeader h = ReadDataHeader(pos, end, oid);
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
         while (true)
         {
             if (h.Tid == serial)
             {
-                return ReadData(h, pos, end, out _)
+                return ReadData(file, h, pos, end, out _)
                     ?? throw new PosKeyException(oid, $"revision {serial} is a deletion");
             }
             if (h.Tid < serial || h.Prev == 0)
             {
                 throw new PosKeyException(oid, $"no revision {serial}");
             }
-            (pos, h) = Previous(pos, h, end);
+            (pos, h) = Previous(file, pos, h, end);
         }
     }
 
@@ -168,12 +78,12 @@ public sealed partial class FileStorage
     public Tid GetTid(Oid oid)
     {
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
-        DataHeader h = ReadDataHeader(pos, end, oid);
-        if (h.IsBackPointer && ReadBackPointer(pos) == 0)
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
+        if (h.IsBackPointer && ReadBackPointer(file, pos) == 0)
         {
             throw new PosKeyException(oid, "its creation was undone or it was deleted");
         }
@@ -189,21 +99,21 @@ public sealed partial class FileStorage
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
         var entries = new List<HistoryEntry>();
-        DataHeader h = ReadDataHeader(pos, end, oid);
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
         while (true)
         {
-            TransactionMetadataBytes meta = ReadTransactionMetadata(h.Tloc, pos, h.Tid);
+            TransactionMetadataBytes meta = ReadTransactionMetadata(file, h.Tloc, pos, h.Tid);
             entries.Add(new HistoryEntry(h.Tid, h.Tid.TimeTime, meta.User, meta.Description, meta.Extension, (long)h.DataLength));
             if (entries.Count == size || h.Prev == 0)
             {
                 return entries;
             }
-            (pos, h) = Previous(pos, h, end);
+            (pos, h) = Previous(file, pos, h, end);
         }
     }
 
@@ -267,9 +177,9 @@ public sealed partial class FileStorage
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ThrowIfUnusable();
-        (long end, _) = Snapshot();
+        (long end, _, IStorageFile file) = SnapshotWithFile();
         var result = new List<(Tid, IReadOnlyList<Oid>)>();
-        using var window = new FileWindow(_file, end, 64 << 10);
+        using var window = new FileWindow(file, end, 64 << 10);
         var records = new List<RecordLocation>();
         long pos = end;
         while (result.Count < count && pos > FileHeader.DataStart)
@@ -314,10 +224,10 @@ public sealed partial class FileStorage
     }
 
     /// <summary>Reads and checks the data header at <paramref name="pos"/>, which must hold <paramref name="oid"/>.</summary>
-    internal DataHeader ReadDataHeader(long pos, long end, Oid oid)
+    internal DataHeader ReadDataHeader(IStorageFile file, long pos, long end, Oid oid)
     {
         Span<byte> b = stackalloc byte[DataHeader.Size];
-        if (pos < FileHeader.DataStart + TxnHeader.Size || pos > end - DataHeader.Size || _file.ReadAt(pos, b) < DataHeader.Size)
+        if (pos < FileHeader.DataStart + TxnHeader.Size || pos > end - DataHeader.Size || file.ReadAt(pos, b) < DataHeader.Size)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record lies in the committed data",
                 string.Create(CultureInfo.InvariantCulture, $"position {pos} for {oid}, committed end {end}")));
@@ -335,10 +245,10 @@ public sealed partial class FileStorage
         return h;
     }
 
-    private (long Position, DataHeader Header) Previous(long pos, DataHeader h, long end)
+    private (long Position, DataHeader Header) Previous(IStorageFile file, long pos, DataHeader h, long end)
     {
         long prev = h.Prev; // Check() guaranteed prev < pos
-        DataHeader p = ReadDataHeader(prev, end, h.Oid);
+        DataHeader p = ReadDataHeader(file, prev, end, h.Oid);
         if (p.Tid >= h.Tid)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "prev names an older revision",
@@ -347,10 +257,10 @@ public sealed partial class FileStorage
         return (prev, p);
     }
 
-    private long ReadBackPointer(long pos)
+    private long ReadBackPointer(IStorageFile file, long pos)
     {
         Span<byte> b = stackalloc byte[DataHeader.BackPointerSize];
-        if (_file.ReadAt(pos + DataHeader.Size, b) < b.Length)
+        if (file.ReadAt(pos + DataHeader.Size, b) < b.Length)
         {
             throw Corrupt(new FormatError(RecordKind.BackPointer, pos, "backpointer fits", "file ends inside the backpointer"));
         }
@@ -367,24 +277,22 @@ public sealed partial class FileStorage
     /// in a null backpointer (deletion / creation undone). <paramref name="dataTxn"/> is the tid of the record a
     /// backpointer points to directly (one hop), null for a record with data or a null backpointer.
     /// </summary>
-    internal byte[]? ReadData(DataHeader h, long pos, long end, out Tid? dataTxn) =>
-        ReadPayload(h, pos, end, out dataTxn, null) is { } p ? p.Array : null;
+    internal byte[]? ReadData(IStorageFile file, DataHeader h, long pos, long end, out Tid? dataTxn) =>
+        ReadPayload(file, h, pos, end, out dataTxn, null) is { } p ? p.Array : null;
 
-    private ReadOnlyMemory<byte>? ReadData(DataHeader h, long pos, long end, out Tid? dataTxn, Func<int, byte[]>? allocate) =>
-        ReadPayload(h, pos, end, out dataTxn, allocate) is { } p ? p.Array.AsMemory(0, p.Length) : null;
-
-    private (byte[] Array, int Length)? ReadPayload(DataHeader h, long pos, long end, out Tid? dataTxn, Func<int, byte[]>? allocate)
+    /// <summary><see cref="ReadData"/> into a buffer from <paramref name="allocate"/> when given (its first Length bytes).</summary>
+    private (byte[] Array, int Length)? ReadPayload(IStorageFile file, DataHeader h, long pos, long end, out Tid? dataTxn, Func<int, byte[]>? allocate)
     {
         dataTxn = null;
         bool first = true;
         while (h.IsBackPointer)
         {
-            long back = ReadBackPointer(pos);
+            long back = ReadBackPointer(file, pos);
             if (back == 0)
             {
                 return null;
             }
-            DataHeader target = ReadDataHeader(back, end, h.Oid);
+            DataHeader target = ReadDataHeader(file, back, end, h.Oid);
             if (first)
             {
                 dataTxn = target.Tid;
@@ -400,7 +308,7 @@ public sealed partial class FileStorage
         }
         int length = (int)h.DataLength;
         byte[] data = allocate?.Invoke(length) ?? GC.AllocateUninitializedArray<byte>(length);
-        if (_file.ReadAt(pos + DataHeader.Size, data.AsSpan(0, length)) < length)
+        if (file.ReadAt(pos + DataHeader.Size, data.AsSpan(0, length)) < length)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "payload fits", "file ends inside the payload"));
         }
@@ -408,10 +316,10 @@ public sealed partial class FileStorage
     }
 
     /// <summary>User, description and extension of the transaction at <paramref name="tpos"/>, which must contain <paramref name="recordPos"/>.</summary>
-    private TransactionMetadataBytes ReadTransactionMetadata(long tpos, long recordPos, Tid tid)
+    private TransactionMetadataBytes ReadTransactionMetadata(IStorageFile file, long tpos, long recordPos, Tid tid)
     {
         Span<byte> b = stackalloc byte[TxnHeader.Size];
-        if (tpos < FileHeader.DataStart || tpos > recordPos - TxnHeader.Size || _file.ReadAt(tpos, b) < TxnHeader.Size)
+        if (tpos < FileHeader.DataStart || tpos > recordPos - TxnHeader.Size || file.ReadAt(tpos, b) < TxnHeader.Size)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, recordPos, "tloc names a transaction before the record",
                 string.Create(CultureInfo.InvariantCulture, $"tloc {tpos}")));
@@ -424,7 +332,7 @@ public sealed partial class FileStorage
                 string.Create(CultureInfo.InvariantCulture, $"header tid {th.Tid} tlen {th.Length}, record at {recordPos} with tid {tid}")));
         }
         byte[] meta = new byte[th.HeaderLength - TxnHeader.Size];
-        _file.ReadAt(tpos + TxnHeader.Size, meta);
+        file.ReadAt(tpos + TxnHeader.Size, meta);
         return new TransactionMetadataBytes(
             meta.AsMemory(0, th.UserLength),
             meta.AsMemory(th.UserLength, th.DescriptionLength),
@@ -440,13 +348,3 @@ public sealed record HistoryEntry(Tid Tid, double Time, ReadOnlyMemory<byte> Use
 
 /// <summary>One step of <see cref="FileStorage.RecordIterNext"/>.</summary>
 public sealed record RecordIteration(Oid Oid, Tid Serial, ReadOnlyMemory<byte> Data, Oid? Next);
-
-/// <summary>Receives the records of <see cref="FileStorage.LoadBeforeMany"/>.</summary>
-internal interface IRecordSink
-{
-    /// <summary>The payload of the record of oid number <paramref name="index"/>, valid only during the call.</summary>
-    void Record(int index, ReadOnlySpan<byte> data, Tid serial);
-
-    /// <summary>Oid number <paramref name="index"/> did not exist before the bound.</summary>
-    void Missing(int index);
-}

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Wendelin.Storage.Format;
+using Wendelin.Storage.IO;
 
 namespace Wendelin.Storage.Fs;
 
@@ -16,10 +17,11 @@ public sealed class TransactionRecord
     private readonly byte[]? _bytes;
     private IReadOnlyList<DataRecord>? _records;
 
-    internal TransactionRecord(FileStorage storage, TxnHeader header, long position, byte[]? bytes, ReadOnlyMemory<byte> metadata,
+    internal TransactionRecord(FileStorage storage, IStorageFile file, TxnHeader header, long position, byte[]? bytes, ReadOnlyMemory<byte> metadata,
         long[] recordPositions, long end)
     {
         _storage = storage;
+        File = file;
         _recordPositions = recordPositions;
         _end = end;
         _bytes = bytes;
@@ -34,6 +36,9 @@ public sealed class TransactionRecord
     }
 
     public Tid Tid { get; }
+
+    /// <summary>The data file this record was read from (a pack may replace the storage's file meanwhile).</summary>
+    internal IStorageFile File { get; }
 
     public TransactionStatus Status { get; }
 
@@ -80,7 +85,7 @@ public sealed class TransactionRecord
                 var list = new DataRecord[_recordPositions.Length];
                 for (int i = 0; i < list.Length; i++)
                 {
-                    list[i] = _storage.ReadRecord(_recordPositions[i], Position, _end, _bytes);
+                    list[i] = _storage.ReadRecord(File, _recordPositions[i], Position, _end, _bytes);
                 }
                 _records = r = list;
             }
