@@ -236,5 +236,21 @@ public sealed class FileHandle : IDisposable
             v.Dispose();
         }
         _cache.Dispose();
+        Disposed?.Invoke();
     }
+
+    /// <summary>True once <see cref="Dispose"/> ran.</summary>
+    internal bool IsDisposedInternal
+    {
+        get
+        {
+            lock (_viewsLock)
+            {
+                return _disposed;
+            }
+        }
+    }
+
+    /// <summary>Raised once the handle is disposed (the ZODB glue then leaves its transactions).</summary>
+    internal event Action? Disposed;
 }

@@ -126,6 +126,8 @@ internal sealed unsafe partial class PageCache
             _writeoutInProgress = true;
         }
         byte* scratch = null;
+        var unitAware = _file as IUnitAwareBlockFile;
+        ulong[]? changed = unitAware is null ? null : new ulong[(_units + 63) / 64];
         try
         {
             foreach (Page page in dirty)
@@ -167,11 +169,23 @@ internal sealed unsafe partial class PageCache
                         _spill!.Read(page.SpillSlot, new Span<byte>(scratch, _blockSize));
                         data = scratch;
                     }
+                    if (changed is not null)
+                    {
+                        Array.Clear(changed);
+                        page.Changed?.AsSpan().CopyTo(changed);
+                    }
                     _busy++;
                 }
                 try
                 {
-                    _file.StoreBlock(page.Block, new ReadOnlySpan<byte>(data, _blockSize));
+                    if (unitAware is not null)
+                    {
+                        unitAware.StoreBlock(page.Block, new ReadOnlySpan<byte>(data, _blockSize), changed, _unit);
+                    }
+                    else
+                    {
+                        _file.StoreBlock(page.Block, new ReadOnlySpan<byte>(data, _blockSize));
+                    }
                 }
                 finally
                 {
