@@ -65,7 +65,7 @@ internal static class StreamingReadBenchmark
             Samples scanCopy = h.Measure($"{mode}: FileHandle.Scan + sum, LoadBlock into the ring", () =>
             {
                 using var file = new OsBlockFile(path, bs, writable: false);
-                using var handle = new FileHandle(new LoadOnly(file), new FileHandleOptions { RamBudget = budget });
+                using var handle = new FileHandle(new PlainBlockFile(file), new FileHandleOptions { RamBudget = budget });
                 ScanSum(handle, size);
             }, setup);
             Samples raw = h.Measure($"{mode}: RandomAccess.Read + sum", () => RawSum(path, window), setup);
@@ -123,16 +123,6 @@ internal static class StreamingReadBenchmark
             sum += TensorPrimitives.Sum(MemoryMarshal.Cast<byte, double>(scan.Current));
         }
         return sum;
-    }
-
-    /// <summary>The block file without its <see cref="IBlockSource"/> side: scans load each block into their ring of buffers (what a plain IBlockFile gets).</summary>
-    private sealed class LoadOnly(OsBlockFile file) : IBlockFile
-    {
-        public int BlockSize => file.BlockSize;
-
-        public void LoadBlock(long block, Span<byte> buffer) => file.LoadBlock(block, buffer);
-
-        public void StoreBlock(long block, ReadOnlySpan<byte> buffer) => file.StoreBlock(block, buffer);
     }
 
     private static double RawSum(string path, int window)
