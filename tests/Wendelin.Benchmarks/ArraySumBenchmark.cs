@@ -170,10 +170,10 @@ internal static class ArraySumBenchmark
         return 0;
     }
 
-    private static double Value(long i) => (i % 1000) - 300;
+    internal static double Value(long i) => (i % 1000) - 300;
 
     /// <summary>The benchmark file (item i = (i mod 1000) − 300), created once and reused.</summary>
-    private static string EnsureFile(string dir, long bytes)
+    internal static string EnsureFile(string dir, long bytes)
     {
         string path = Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $"wendelin-array-sum-{bytes >> 20}m.f8"));
         if (File.Exists(path) && new FileInfo(path).Length == bytes)
