@@ -10,8 +10,9 @@ namespace Wendelin.Arrays.BigFile;
 /// writes the block back, growing the file. Not transactional: for tests and benchmarks. Thread-safe
 /// (positional I/O). Opened without an access-pattern hint so the kernel's read-ahead serves streaming scans.
 /// As an <see cref="IBlockSource"/> it reads byte ranges with one positional read, and on Linux leases a block
-/// as a read-only mapping of the OS file's own pages (no copy, BF-53); the file must then not shrink while a
-/// lease is held (touching a mapped page past the end of a file ends the process).
+/// that is all in the OS page cache as a read-only mapping of those pages (no copy, BF-53; a block not all
+/// cached is read into a pooled buffer); the file must then not shrink while a lease is held (touching a mapped
+/// page past the end of a file ends the process).
 /// </summary>
 public sealed class OsBlockFile : IBlockSource, IWholeBlockLoader, IDisposable
 {
@@ -159,6 +160,13 @@ public sealed class OsBlockFile : IBlockSource, IWholeBlockLoader, IDisposable
                 {
                     return null; // e.g. a file system without mmap: the lease falls back to a read into a buffer
                 }
+                if (!Resident(p, mapped, page))
+                {
+                    // not all in the OS page cache: a positional read into a buffer is faster (the kernel's
+                    // sequential read-ahead serves it, where faults on a fresh mapping read around each page)
+                    _ = Libc.Munmap(p, mapped);
+                    return null;
+                }
                 _ = Libc.Madvise(p, mapped, Libc.MADV_POPULATE_READ);
                 return new MappedLease(p, mapped, length);
             }
@@ -167,6 +175,39 @@ public sealed class OsBlockFile : IBlockSource, IWholeBlockLoader, IDisposable
                 if (added)
                 {
                     handle.DangerousRelease();
+                }
+            }
+        }
+
+        /// <summary>True when every page of the mapping is in the OS page cache (mincore).</summary>
+        private static bool Resident(nint address, nuint length, int page)
+        {
+            int pages = (int)(length / (nuint)page);
+            byte[]? rented = pages > 1024 ? ArrayPool<byte>.Shared.Rent(pages) : null;
+            try
+            {
+                Span<byte> vec = rented is null ? stackalloc byte[pages] : rented.AsSpan(0, pages);
+                fixed (byte* v = vec)
+                {
+                    if (Libc.Mincore(address, length, v) != 0)
+                    {
+                        return false;
+                    }
+                }
+                foreach (byte b in vec)
+                {
+                    if ((b & 1) == 0)
+                    {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
                 }
             }
         }

@@ -36,6 +36,9 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
     public static partial int Madvise(nint addr, nuint length, int advice);
 
+    [LibraryImport("libc", EntryPoint = "mincore", SetLastError = true)]
+    public static partial int Mincore(nint addr, nuint length, byte* vec);
+
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
