@@ -192,6 +192,7 @@ internal sealed unsafe partial class PageCache
                     lock (_lock)
                     {
                         ExitBusy();
+                        NoteChanged(page.Block); // a direct read of the block file begun before now may be torn (BF-51)
                         if (pinned)
                         {
                             Unpin(page);
@@ -277,6 +278,7 @@ internal sealed unsafe partial class PageCache
             ThrowIfWriteout("InvalidateBlocks");
             foreach (long block in blocks)
             {
+                NoteChanged(block); // reads from the block file begun before now may have seen the old bytes (BF-51)
                 if (_pages.TryGetValue(block, out Page? page))
                 {
                     Forget(page, reload);
