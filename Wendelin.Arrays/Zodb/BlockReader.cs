@@ -1,3 +1,4 @@
+using Wendelin.Arrays.BigFile;
 using System.Buffers;
 using Wendelin.Storage;
 using Wendelin.Storage.Fs;
@@ -74,6 +75,52 @@ internal static class BlockReader
                 ArrayPool<byte>.Shared.Return(pooled);
             }
         }
+    }
+
+    /// <summary>
+    /// Block <paramref name="block"/> without copying where it can (BF-52): a ZBlk0 record's payload as a slice of
+    /// the record's (pooled) bytes, trailing zeros implied; any other block read into a pooled buffer.
+    /// </summary>
+    public static (BlockLease Lease, LoadedBlock Info) Lease(IStorage storage, long block, Oid oid, Tid before, int blockSize, LoadedBlock? known)
+    {
+        byte[]? pooled = null;
+        LoadBeforeResult raw = LoadRaw(storage, block, oid, before, b => pooled = b);
+        if (ZBlkRecord.TryPayload(raw.Data, "ZBlk0", out ReadOnlyMemory<byte> fast))
+        {
+            if (fast.Length > blockSize)
+            {
+                Return(pooled);
+                throw new CorruptBlockException(block, oid, "wendelin.bigfile.file_zodb.ZBlk0", $"its payload of {fast.Length} bytes is longer than the block ({blockSize} bytes) (ZB-3)");
+            }
+            return (new BlockLease(fast, pooled is null ? null : new Pooled(pooled)), new LoadedBlock(oid, raw.Serial, false, true, [], before));
+        }
+        Return(pooled);
+        byte[] whole = ArrayPool<byte>.Shared.Rent(blockSize);
+        try
+        {
+            LoadedBlock info = Read(storage, block, oid, before, whole.AsSpan(0, blockSize), known);
+            return (new BlockLease(whole.AsMemory(0, blockSize), new Pooled(whole)), info);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(whole);
+            throw;
+        }
+    }
+
+    private static void Return(byte[]? pooled)
+    {
+        if (pooled is not null)
+        {
+            ArrayPool<byte>.Shared.Return(pooled);
+        }
+    }
+
+    private sealed class Pooled(byte[] buffer) : IDisposable
+    {
+        private byte[]? _buffer = buffer;
+
+        public void Dispose() => Return(Interlocked.Exchange(ref _buffer, null));
     }
 
     private static LoadedBlock Read(IStorage storage, long block, Oid oid, Tid before, Span<byte> buffer, Action<byte[]> rented, LoadedBlock? known)

@@ -10,9 +10,10 @@ namespace Wendelin.Arrays.Zodb;
 /// transaction (sorting before the connection) to write the dirty blocks as ZBlk objects, and a follower of the
 /// connection that drops aborted changes and invalidates exactly the blocks other transactions changed.
 /// Block loads read the storage directly as of the connection's snapshot (never through the connection's object
-/// cache), so they may run on any thread; everything else runs on the connection's thread.
+/// cache), so they may run on any thread; everything else runs on the connection's thread. As an
+/// <see cref="IBlockSource"/> it hands ZBlk0 payloads to scans without copying them (ZB-48).
 /// </summary>
-internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IWholeBlockLoader, IDataManager, ISynchronizer, ISavepointListener
+internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource, IWholeBlockLoader, IDataManager, ISynchronizer, ISavepointListener
 {
     private readonly ZBigFile _file;
     private readonly Connection _conn;
@@ -237,5 +238,32 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IWholeBlockL
         }
         LoadedBlock info = BlockReader.Read(_storage, block, oid, s.Before, buffer, LoadedInfo(block));
         Remember(block, info);
+    }
+
+    /// <summary>
+    /// A block without copying where the record allows (ZB-48, spec/bigfile.md BF-52): a ZBlk0 block as its
+    /// record's payload slice (trailing zeros stripped by the writer are implied), anything else read whole into
+    /// a pooled buffer; a hole is empty. Read as of the current snapshot, recorded like a load (ZB-42).
+    /// </summary>
+    public BlockLease Lease(long block)
+    {
+        BlockTableSnapshot s = _snapshot;
+        if (!s.Blocks.TryGetValue(block, out Oid oid))
+        {
+            return default; // a hole (ZB-6)
+        }
+        (BlockLease lease, LoadedBlock info) = BlockReader.Lease(_storage, block, oid, s.Before, BlockSize, LoadedInfo(block));
+        Remember(block, info);
+        return lease;
+    }
+
+    /// <summary>Part of a block (a direct read, BF-54): the block's lease, the range copied out.</summary>
+    public void ReadAt(long block, int offset, Span<byte> destination)
+    {
+        using BlockLease lease = Lease(block);
+        ReadOnlySpan<byte> data = lease.Data.Span;
+        int n = Math.Clamp(data.Length - offset, 0, destination.Length);
+        data.Slice(Math.Min(offset, data.Length), n).CopyTo(destination);
+        destination[n..].Clear();
     }
 }
