@@ -291,6 +291,42 @@ public sealed class FileHandleScanTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Os_block_file_leases_share_one_mapping_per_window_and_unmap_it_after_the_last_lease()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        using var dir = new TempDirectory("bigfile-os-window");
+        string path = dir.File("w.bin");
+        int blocksPerWindow = (int)(OsBlockFile.WindowBytes / Bs);
+        var bytes = new byte[(blocksPerWindow + 3) * Bs];
+        new Random(9).NextBytes(bytes);
+        File.WriteAllBytes(path, bytes); // just written: in the OS page cache, so leases map
+        int Mappings() => File.ReadAllLines("/proc/self/maps").Count(l => l.EndsWith(path, StringComparison.Ordinal));
+        var file = new OsBlockFile(path, Bs, writable: false);
+        var leases = new List<BlockLease>();
+        for (int b = 0; b < 4; b++)
+        {
+            leases.Add(file.Lease(b));
+            Assert.Equal(bytes.AsSpan(b * Bs, Bs).ToArray(), leases[^1].Data.ToArray());
+        }
+        Assert.Equal(1, Mappings()); // four blocks, one window
+        BlockLease far = file.Lease(blocksPerWindow + 1); // the next window: the first stays while leased
+        Assert.Equal(bytes.AsSpan((blocksPerWindow + 1) * Bs, Bs).ToArray(), far.Data.ToArray());
+        Assert.Equal(2, Mappings());
+        foreach (BlockLease l in leases)
+        {
+            l.Dispose();
+        }
+        Assert.Equal(1, Mappings()); // the first window is gone with its last lease
+        file.Dispose();
+        Assert.Equal(1, Mappings()); // still leased
+        far.Dispose();
+        Assert.Equal(0, Mappings());
+    }
+
+    [Fact]
     public void Memory_block_file_leases_do_not_see_later_writes()
     {
         var file = new MemoryBlockFile(Bs);
