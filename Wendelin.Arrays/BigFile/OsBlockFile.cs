@@ -92,17 +92,46 @@ public sealed class OsBlockFile : IBlockSource, IWholeBlockLoader, IDisposable
         {
             return mapped;
         }
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(stored);
+        byte[] buffer = RentBuffer();
         try
         {
             ReadFully(at, buffer.AsSpan(0, stored));
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ReturnBuffer(buffer);
             throw;
         }
-        return new BlockLease(buffer.AsMemory(0, stored), new PooledLease(buffer));
+        return new BlockLease(buffer.AsMemory(0, stored), new PooledLease(this, buffer));
+    }
+
+    /// <summary>Buffers kept for leases read into memory (a scan keeps a few in flight; more are dropped).</summary>
+    private const int PooledBuffers = 8;
+
+    private readonly Stack<byte[]> _buffers = new();
+
+    /// <summary>A block-sized buffer for a lease: the file's own small pool rather than the shared one, whose trimming and per-thread caches make a scan that rents on one thread and returns on another allocate afresh.</summary>
+    private byte[] RentBuffer()
+    {
+        lock (_mapGate)
+        {
+            if (_buffers.Count > 0)
+            {
+                return _buffers.Pop();
+            }
+        }
+        return GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true);
+    }
+
+    private void ReturnBuffer(byte[] buffer)
+    {
+        lock (_mapGate)
+        {
+            if (!_disposed && _buffers.Count < PooledBuffers)
+            {
+                _buffers.Push(buffer);
+            }
+        }
     }
 
     /// <summary>A lease out of the current window (a new window when the block is outside it), or null when the block is not all in the OS page cache or mmap fails.</summary>
@@ -156,12 +185,13 @@ public sealed class OsBlockFile : IBlockSource, IWholeBlockLoader, IDisposable
             _disposed = true;
             _window?.Retire();
             _window = null;
+            _buffers.Clear();
         }
         _stream.Dispose();
     }
 
-    /// <summary>A block's bytes in an array rented from the shared pool, returned when the lease ends.</summary>
-    private sealed class PooledLease(byte[] buffer) : IDisposable
+    /// <summary>A block's bytes in a buffer of the file's pool, returned when the lease ends.</summary>
+    private sealed class PooledLease(OsBlockFile file, byte[] buffer) : IDisposable
     {
         private byte[]? _buffer = buffer;
 
@@ -169,7 +199,7 @@ public sealed class OsBlockFile : IBlockSource, IWholeBlockLoader, IDisposable
         {
             if (Interlocked.Exchange(ref _buffer, null) is { } b)
             {
-                ArrayPool<byte>.Shared.Return(b);
+                file.ReturnBuffer(b);
             }
         }
     }
