@@ -154,11 +154,7 @@ public sealed class OsBlockFile : IBlockSource, IWholeBlockLoader, IDisposable
                 {
                     return null; // the file shrank meanwhile
                 }
-                _window = w = MappedWindow.TryCreate(_mapGate, _handle, start, length);
-                if (w is null)
-                {
-                    return null; // e.g. a file system without mmap: the lease falls back to a read into a buffer
-                }
+                _window = w = MappedWindow.Create(_mapGate, _handle, start, length);
             }
             return w.TryLease(at, stored);
         }
@@ -232,15 +228,29 @@ public sealed class OsBlockFile : IBlockSource, IWholeBlockLoader, IDisposable
 
         public long End => Offset + (long)_mapped;
 
-        /// <summary>Maps file bytes [offset, offset + length) (length a multiple of the page size); null when mmap fails.</summary>
-        public static MappedWindow? TryCreate(object gate, SafeFileHandle handle, long offset, long length)
+        /// <summary>
+        /// Maps file bytes [offset, offset + length) (length a multiple of the page size) when all of them are in
+        /// the OS page cache; else (or when mmap fails) a window of that range that leases nothing, so every block
+        /// of it is read with positional reads: mixing mapped blocks and reads would break the kernel's detection
+        /// of a sequential reader, and with it the read-ahead a cold scan lives on.
+        /// </summary>
+        public static MappedWindow Create(object gate, SafeFileHandle handle, long offset, long length)
         {
             bool added = false;
             try
             {
                 handle.DangerousAddRef(ref added);
                 nint p = Libc.Mmap(0, (nuint)length, Libc.PROT_READ, Libc.MAP_SHARED, (int)handle.DangerousGetHandle(), offset);
-                return p == Libc.MapFailed ? null : new MappedWindow(gate, offset, p, (nuint)length);
+                if (p == Libc.MapFailed)
+                {
+                    return new MappedWindow(gate, offset, 0, (nuint)length); // e.g. a file system without mmap
+                }
+                if (!Resident(p, (nuint)length, Environment.SystemPageSize))
+                {
+                    _ = Libc.Munmap(p, (nuint)length);
+                    return new MappedWindow(gate, offset, 0, (nuint)length);
+                }
+                return new MappedWindow(gate, offset, p, (nuint)length);
             }
             finally
             {
@@ -252,11 +262,15 @@ public sealed class OsBlockFile : IBlockSource, IWholeBlockLoader, IDisposable
         }
 
         /// <summary>
-        /// A lease of file bytes [offset, offset + length) when every page of them is in the OS page cache
-        /// (mincore), else null (under the file's gate).
+        /// A lease of file bytes [offset, offset + length) when the window is mapped and every page of them is
+        /// (still) in the OS page cache (mincore), else null (under the file's gate).
         /// </summary>
         public BlockLease? TryLease(long offset, int length)
         {
+            if (_address == 0)
+            {
+                return null; // a window that was not all cached when it was made
+            }
             int page = Environment.SystemPageSize;
             nint start = _address + (nint)(offset - Offset);
             nuint span = (nuint)((length + page - 1) / page * page); // the last page's bytes past the end read as zeros
