@@ -9,10 +9,10 @@ namespace Wendelin.Arrays.BigFile;
 /// <c>b × BlockSize</c>. Loading past the end of the file reads zeros (upstream fails on a short read); storing
 /// writes the block back, growing the file. Not transactional: for tests and benchmarks. Thread-safe
 /// (positional I/O). Opened without an access-pattern hint so the kernel's read-ahead serves streaming scans.
-/// As an <see cref="IBlockSource"/> it reads byte ranges with one positional read, and on Linux leases a block
-/// that is all in the OS page cache as a slice of a read-only mapping of the file (32 MiB windows; no copy,
-/// BF-53; a block not all cached is read into a pooled buffer); the file must then not shrink while a lease is
-/// held (touching a mapped page past the end of a file ends the process).
+/// As an <see cref="IBlockSource"/> it reads byte ranges with one positional read, and on Linux leases blocks of
+/// windows of the file that are all in the OS page cache as slices of a read-only mapping (32 MiB windows; no
+/// copy, BF-53; other blocks are declined and loaded by the caller); the file must then not shrink while a lease
+/// is held (touching a mapped page past the end of a file ends the process).
 /// </summary>
 public sealed class OsBlockFile : IBlockSource, IWholeBlockLoader, IDisposable
 {
@@ -79,59 +79,27 @@ public sealed class OsBlockFile : IBlockSource, IWholeBlockLoader, IDisposable
     }
 
     /// <inheritdoc/>
-    public BlockLease Lease(long block)
+    /// <remarks>
+    /// On Linux a block of a window of the file that is all in the OS page cache is leased as a slice of a mapping
+    /// of it (BF-53); any other block is declined (false), so the caller reads it with <see cref="LoadBlock"/>.
+    /// </remarks>
+    public bool TryLease(long block, out BlockLease lease)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(block);
         long at = checked(block * BlockSize);
         int stored = (int)Math.Clamp(Length - at, 0, BlockSize); // bytes past the end of the file read as zeros
         if (stored == 0)
         {
-            return default;
+            lease = default;
+            return true;
         }
         if (_mapLeases && LeaseMapped(at, stored) is { } mapped)
         {
-            return mapped;
+            lease = mapped;
+            return true;
         }
-        byte[] buffer = RentBuffer();
-        try
-        {
-            ReadFully(at, buffer.AsSpan(0, stored));
-        }
-        catch
-        {
-            ReturnBuffer(buffer);
-            throw;
-        }
-        return new BlockLease(buffer.AsMemory(0, stored), new PooledLease(this, buffer));
-    }
-
-    /// <summary>Buffers kept for leases read into memory (a scan keeps a few in flight; more are dropped).</summary>
-    private const int PooledBuffers = 8;
-
-    private readonly Stack<byte[]> _buffers = new();
-
-    /// <summary>A block-sized buffer for a lease: the file's own small pool rather than the shared one, whose trimming and per-thread caches make a scan that rents on one thread and returns on another allocate afresh.</summary>
-    private byte[] RentBuffer()
-    {
-        lock (_mapGate)
-        {
-            if (_buffers.Count > 0)
-            {
-                return _buffers.Pop();
-            }
-        }
-        return GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true);
-    }
-
-    private void ReturnBuffer(byte[] buffer)
-    {
-        lock (_mapGate)
-        {
-            if (!_disposed && _buffers.Count < PooledBuffers)
-            {
-                _buffers.Push(buffer);
-            }
-        }
+        lease = default;
+        return false;
     }
 
     /// <summary>A lease out of the current window (a new window when the block is outside it), or null when the block is not all in the OS page cache or mmap fails.</summary>
@@ -181,23 +149,8 @@ public sealed class OsBlockFile : IBlockSource, IWholeBlockLoader, IDisposable
             _disposed = true;
             _window?.Retire();
             _window = null;
-            _buffers.Clear();
         }
         _stream.Dispose();
-    }
-
-    /// <summary>A block's bytes in a buffer of the file's pool, returned when the lease ends.</summary>
-    private sealed class PooledLease(OsBlockFile file, byte[] buffer) : IDisposable
-    {
-        private byte[]? _buffer = buffer;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _buffer, null) is { } b)
-            {
-                file.ReturnBuffer(b);
-            }
-        }
     }
 
     /// <summary>

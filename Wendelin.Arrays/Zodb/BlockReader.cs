@@ -78,34 +78,34 @@ internal static class BlockReader
     }
 
     /// <summary>
-    /// Block <paramref name="block"/> without copying where it can (BF-52): a ZBlk0 record's payload as a slice of
-    /// the record's (pooled) bytes, trailing zeros implied; any other block read into a pooled buffer.
+    /// A ZBlk0 block without copying (BF-52, ZB-48): its record read into a pooled buffer and the payload handed
+    /// over as a slice of it (trailing zeros implied); null for any other block (ZBlk1, other encodings), which
+    /// the caller loads with <see cref="Read(IStorage, long, Oid, Tid, Span{byte}, LoadedBlock?)"/>.
     /// </summary>
-    public static (BlockLease Lease, LoadedBlock Info) Lease(IStorage storage, long block, Oid oid, Tid before, int blockSize, LoadedBlock? known)
+    public static (BlockLease Lease, LoadedBlock Info)? TryLease(IStorage storage, long block, Oid oid, Tid before, int blockSize)
     {
         byte[]? pooled = null;
-        LoadBeforeResult raw = LoadRaw(storage, block, oid, before, b => pooled = b);
-        if (ZBlkRecord.TryPayload(raw.Data, "ZBlk0", out ReadOnlyMemory<byte> fast))
-        {
-            if (fast.Length > blockSize)
-            {
-                Return(pooled);
-                throw new CorruptBlockException(block, oid, "wendelin.bigfile.file_zodb.ZBlk0", $"its payload of {fast.Length} bytes is longer than the block ({blockSize} bytes) (ZB-3)");
-            }
-            return (new BlockLease(fast, pooled is null ? null : new Pooled(pooled)), new LoadedBlock(oid, raw.Serial, false, true, [], before));
-        }
-        Return(pooled);
-        byte[] whole = ArrayPool<byte>.Shared.Rent(blockSize);
+        LoadBeforeResult raw;
         try
         {
-            LoadedBlock info = Read(storage, block, oid, before, whole.AsSpan(0, blockSize), known);
-            return (new BlockLease(whole.AsMemory(0, blockSize), new Pooled(whole)), info);
+            raw = LoadRaw(storage, block, oid, before, b => pooled = b);
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(whole);
+            Return(pooled);
             throw;
         }
+        if (!ZBlkRecord.TryPayload(raw.Data, "ZBlk0", out ReadOnlyMemory<byte> fast))
+        {
+            Return(pooled);
+            return null;
+        }
+        if (fast.Length > blockSize)
+        {
+            Return(pooled);
+            throw new CorruptBlockException(block, oid, "wendelin.bigfile.file_zodb.ZBlk0", $"its payload of {fast.Length} bytes is longer than the block ({blockSize} bytes) (ZB-3)");
+        }
+        return (new BlockLease(fast, pooled is null ? null : new Pooled(pooled)), new LoadedBlock(oid, raw.Serial, false, true, [], before));
     }
 
     private static void Return(byte[]? pooled)
@@ -116,6 +116,7 @@ internal static class BlockReader
         }
     }
 
+    /// <summary>Returns a record buffer to the pool when its lease ends.</summary>
     private sealed class Pooled(byte[] buffer) : IDisposable
     {
         private byte[]? _buffer = buffer;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Wendelin.Arrays.BigFile;
 using Wendelin.Storage;
 using Wendelin.Storage.Persistence;
@@ -241,29 +242,51 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
     }
 
     /// <summary>
-    /// A block without copying where the record allows (ZB-48, spec/bigfile.md BF-52): a ZBlk0 block as its
-    /// record's payload slice (trailing zeros stripped by the writer are implied), anything else read whole into
-    /// a pooled buffer; a hole is empty. Read as of the current snapshot, recorded like a load (ZB-42).
+    /// A ZBlk0 block without copying (ZB-48, spec/bigfile.md BF-52): its record's payload slice, trailing zeros
+    /// stripped by the writer implied; a hole is empty. Read as of the current snapshot and recorded like a load
+    /// (ZB-42). Other blocks are declined: the caller loads them (<see cref="LoadBlock"/>).
     /// </summary>
-    public BlockLease Lease(long block)
+    public bool TryLease(long block, out BlockLease lease)
     {
         BlockTableSnapshot s = _snapshot;
         if (!s.Blocks.TryGetValue(block, out Oid oid))
         {
-            return default; // a hole (ZB-6)
+            lease = default; // a hole (ZB-6)
+            return true;
         }
-        (BlockLease lease, LoadedBlock info) = BlockReader.Lease(_storage, block, oid, s.Before, BlockSize, LoadedInfo(block));
-        Remember(block, info);
-        return lease;
+        if (BlockReader.TryLease(_storage, block, oid, s.Before, BlockSize) is not { } found)
+        {
+            lease = default;
+            return false;
+        }
+        Remember(block, found.Info);
+        lease = found.Lease;
+        return true;
     }
 
-    /// <summary>Part of a block (a direct read, BF-54): the block's lease, the range copied out.</summary>
+    /// <summary>Part of a block (a direct read, BF-54): copied out of the block's lease, or of a load of it.</summary>
     public void ReadAt(long block, int offset, Span<byte> destination)
     {
-        using BlockLease lease = Lease(block);
-        ReadOnlySpan<byte> data = lease.Data.Span;
-        int n = Math.Clamp(data.Length - offset, 0, destination.Length);
-        data.Slice(Math.Min(offset, data.Length), n).CopyTo(destination);
-        destination[n..].Clear();
+        if (TryLease(block, out BlockLease lease))
+        {
+            using (lease)
+            {
+                ReadOnlySpan<byte> data = lease.Data.Span;
+                int n = Math.Clamp(data.Length - offset, 0, destination.Length);
+                data.Slice(Math.Min(offset, data.Length), n).CopyTo(destination);
+                destination[n..].Clear();
+            }
+            return;
+        }
+        byte[] whole = ArrayPool<byte>.Shared.Rent(BlockSize);
+        try
+        {
+            LoadBlock(block, whole.AsSpan(0, BlockSize));
+            whole.AsSpan(offset, destination.Length).CopyTo(destination);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(whole);
+        }
     }
 }

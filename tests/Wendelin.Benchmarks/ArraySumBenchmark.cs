@@ -17,7 +17,7 @@ namespace Wendelin.Benchmarks;
 /// </summary>
 internal static class ArraySumBenchmark
 {
-    [Benchmark("array-sum", "workload 1 (array level): BigArray.Sum (read-only scan, no views) over an OS file vs RandomAccess read + TensorPrimitives.Sum, interleaved, warm and cold (--gib, --budget-mib, --runs, --cold no, --paging no)")]
+    [Benchmark("array-sum", "workload 1 (array level): BigArray.Sum (read-only scan, no views) over an OS file vs RandomAccess read + TensorPrimitives.Sum, interleaved, warm and cold (--gib, --budget-mib, --runs, --cold no, --warm no, --paging no)")]
     public static int Run(BenchArgs args)
     {
         long bytes = args.Long("gib", 8) << 30;
@@ -79,8 +79,13 @@ internal static class ArraySumBenchmark
             return s;
         }
 
-        foreach (bool cold in skipCold ? new[] { false } : new[] { false, true })
+        bool skipWarm = args.Str("warm", "yes") == "no";
+        foreach (bool cold in new[] { false, true })
         {
+            if ((cold && skipCold) || (!cold && skipWarm))
+            {
+                continue;
+            }
             string state = cold ? "cold" : "warm";
             Action? setup = cold ? () => Harness.DropFileCache(path) : null;
             if (!cold)
