@@ -25,6 +25,8 @@ internal static class Cli
         root.Add(UndoLogCommand.Create());
         root.Add(UndoCommand.Create());
         root.Add(ReindexCommand.Create());
+        root.Add(ArrayCommand.Create());
+        root.Add(DemoCommand.Create());
         return root;
     }
 

@@ -21,7 +21,14 @@ public sealed partial class FileStorage
         return new LoadResult(data, h.Tid);
     }
 
-    public LoadBeforeResult? LoadBefore(Oid oid, Tid before)
+    public LoadBeforeResult? LoadBefore(Oid oid, Tid before) => LoadBefore(oid, before, null);
+
+    /// <summary>
+    /// <see cref="LoadBefore(Oid, Tid)"/> with the payload read into a buffer from <paramref name="allocate"/> (given
+    /// the payload length, it returns an array at least that long, e.g. from a pool): the result's data is the
+    /// first bytes of it. For readers of large records (array blocks) that copy the data out at once.
+    /// </summary>
+    internal LoadBeforeResult? LoadBefore(Oid oid, Tid before, Func<int, byte[]>? allocate)
     {
         ThrowIfUnusable();
         if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
@@ -39,8 +46,8 @@ public sealed partial class FileStorage
             }
             (pos, h) = Previous(file, pos, h, end);
         }
-        byte[] data = ReadData(file, h, pos, end, out _)
-            ?? throw new PosKeyException(oid, string.Create(CultureInfo.InvariantCulture, $"deleted or its creation undone as of {h.Tid}"));
+        ReadOnlyMemory<byte> data = ReadPayload(file, h, pos, end, out _, allocate) is { } p ? p.Array.AsMemory(0, p.Length)
+            : throw new PosKeyException(oid, string.Create(CultureInfo.InvariantCulture, $"deleted or its creation undone as of {h.Tid}"));
         return new LoadBeforeResult(data, h.Tid, next);
     }
 
@@ -270,7 +277,11 @@ public sealed partial class FileStorage
     /// in a null backpointer (deletion / creation undone). <paramref name="dataTxn"/> is the tid of the record a
     /// backpointer points to directly (one hop), null for a record with data or a null backpointer.
     /// </summary>
-    internal byte[]? ReadData(IStorageFile file, DataHeader h, long pos, long end, out Tid? dataTxn)
+    internal byte[]? ReadData(IStorageFile file, DataHeader h, long pos, long end, out Tid? dataTxn) =>
+        ReadPayload(file, h, pos, end, out dataTxn, null) is { } p ? p.Array : null;
+
+    /// <summary><see cref="ReadData"/> into a buffer from <paramref name="allocate"/> when given (its first Length bytes).</summary>
+    private (byte[] Array, int Length)? ReadPayload(IStorageFile file, DataHeader h, long pos, long end, out Tid? dataTxn, Func<int, byte[]>? allocate)
     {
         dataTxn = null;
         bool first = true;
@@ -295,12 +306,13 @@ public sealed partial class FileStorage
             throw new FileStorageException(string.Create(CultureInfo.InvariantCulture,
                 $"{Name}: record of {h.Oid} at {pos} holds {h.DataLength} bytes, more than one array can hold"));
         }
-        byte[] data = GC.AllocateUninitializedArray<byte>((int)h.DataLength);
-        if (file.ReadAt(pos + DataHeader.Size, data) < data.Length)
+        int length = (int)h.DataLength;
+        byte[] data = allocate?.Invoke(length) ?? GC.AllocateUninitializedArray<byte>(length);
+        if (file.ReadAt(pos + DataHeader.Size, data.AsSpan(0, length)) < length)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "payload fits", "file ends inside the payload"));
         }
-        return data;
+        return (data, length);
     }
 
     /// <summary>User, description and extension of the transaction at <paramref name="tpos"/>, which must contain <paramref name="recordPos"/>.</summary>
