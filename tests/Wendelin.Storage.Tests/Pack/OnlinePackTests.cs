@@ -63,6 +63,29 @@ public sealed class OnlinePackTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_second_pack_while_one_runs_is_refused_and_undo_goes_on_meanwhile()
+    {
+        using var fs = Fs.FileStorage.OpenInMemory();
+        (Tid packTid, Oid a, _) = Unreachable(fs);
+        PackException? second = null;
+        int undoLog = -1;
+        PackResult r = fs.Pack(packTid, new PackOptions
+        {
+            AfterGc = () =>
+            {
+                second = Assert.Throws<PackException>(() => fs.Pack(packTid));
+                undoLog = fs.UndoLog().Count;
+            },
+        });
+        Assert.True(r.Packed);
+        Assert.Contains("Already packing", second!.Message, StringComparison.Ordinal);
+        Assert.Equal(2, undoLog);
+        Assert.Empty(fs.UndoLog()); // everything is packed now
+        Assert.False(fs.Pack(packTid).Packed); // and a later pack runs again
+        _ = a;
+    }
+
+    [Fact]
     public void A_commit_during_the_pack_is_copied_into_the_packed_file() // PK-D2
     {
         using var fs = Fs.FileStorage.OpenInMemory();
