@@ -133,9 +133,10 @@ public sealed class IndexStructureTests(ITestOutputHelper output)
             Assert.Equal(loaded.Count, index.Count);
             Assert.Equal(loaded.Keys.Max(), index.MaxOid.Value);
             var model = new Dictionary<ulong, long>(loaded);
+            ulong[] loadedOids = [.. loaded.Keys];
             for (int i = 0; i < 5000; i++)
             {
-                ulong oid = rng.Next(3) == 0 ? loaded.Keys.ElementAt(rng.Next(loaded.Count)) : NextOid(rng, pattern, i);
+                ulong oid = rng.Next(3) == 0 ? loadedOids[rng.Next(loadedOids.Length)] : NextOid(rng, pattern, i);
                 long pos = rng.NextInt64(27, 1L << 50);
                 index.Set(new Oid(oid), pos, new Tid(7));
                 model[oid] = pos;
