@@ -14,8 +14,9 @@ public sealed partial class FileStorage
         {
             throw new PosKeyException(oid);
         }
-        DataHeader h = ReadDataHeader(pos, end, oid);
-        byte[] data = ReadData(h, pos, end, out _)
+        Span<byte> first = stackalloc byte[SpeculativeReadSize];
+        DataHeader h = ReadDataHeader(pos, end, oid, first, out int got);
+        byte[] data = ReadData(h, pos, end, out _, first[..got])
             ?? throw new PosKeyException(oid, "its creation was undone or it was deleted");
         return new LoadResult(data, h.Tid);
     }
@@ -28,7 +29,8 @@ public sealed partial class FileStorage
             throw new PosKeyException(oid);
         }
         Tid? next = null;
-        DataHeader h = ReadDataHeader(pos, end, oid);
+        Span<byte> first = stackalloc byte[SpeculativeReadSize];
+        DataHeader h = ReadDataHeader(pos, end, oid, first, out int got);
         while (h.Tid >= before)
         {
             next = h.Tid;
@@ -37,8 +39,9 @@ public sealed partial class FileStorage
                 return null; // FS-L3: the object did not exist before `before`
             }
             (pos, h) = Previous(pos, h, end);
+            got = 0;
         }
-        byte[] data = ReadData(h, pos, end, out _)
+        byte[] data = ReadData(h, pos, end, out _, first[..got])
             ?? throw new PosKeyException(oid, string.Create(CultureInfo.InvariantCulture, $"deleted or its creation undone as of {h.Tid}"));
         return new LoadBeforeResult(data, h.Tid, next);
     }
@@ -216,15 +219,28 @@ public sealed partial class FileStorage
     }
 
     /// <summary>Reads and checks the data header at <paramref name="pos"/>, which must hold <paramref name="oid"/>.</summary>
-    internal DataHeader ReadDataHeader(long pos, long end, Oid oid)
+    internal DataHeader ReadDataHeader(long pos, long end, Oid oid) => ReadDataHeader(pos, end, oid, stackalloc byte[DataHeader.Size], out _);
+
+    /// <summary>
+    /// Loads read this many bytes at a record's position in one call: the header and, for the small records most
+    /// objects have, the whole payload, so a load costs one read instead of two.
+    /// </summary>
+    private const int SpeculativeReadSize = 4096;
+
+    /// <summary>
+    /// <see cref="ReadDataHeader(long, long, Oid)"/>, reading up to <c>buffer.Length</c> bytes at <paramref name="pos"/>
+    /// (never past the committed end); <paramref name="got"/> of them are in <paramref name="buffer"/>.
+    /// </summary>
+    internal DataHeader ReadDataHeader(long pos, long end, Oid oid, Span<byte> buffer, out int got)
     {
-        Span<byte> b = stackalloc byte[DataHeader.Size];
-        if (pos < FileHeader.DataStart + TxnHeader.Size || pos > end - DataHeader.Size || _file.ReadAt(pos, b) < DataHeader.Size)
+        got = 0;
+        if (pos < FileHeader.DataStart + TxnHeader.Size || pos > end - DataHeader.Size
+            || (got = _file.ReadAt(pos, buffer[..(int)Math.Min(buffer.Length, end - pos)])) < DataHeader.Size)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record lies in the committed data",
                 string.Create(CultureInfo.InvariantCulture, $"position {pos} for {oid}, committed end {end}")));
         }
-        DataHeader h = DataHeader.Parse(b);
+        DataHeader h = DataHeader.Parse(buffer);
         if (h.Check(pos, end, -1, null) is FormatError e)
         {
             throw Corrupt(e);
@@ -269,8 +285,19 @@ public sealed partial class FileStorage
     /// in a null backpointer (deletion / creation undone). <paramref name="dataTxn"/> is the tid of the record a
     /// backpointer points to directly (one hop), null for a record with data or a null backpointer.
     /// </summary>
-    internal byte[]? ReadData(DataHeader h, long pos, long end, out Tid? dataTxn)
+    internal byte[]? ReadData(DataHeader h, long pos, long end, out Tid? dataTxn) => ReadData(h, pos, end, out dataTxn, default);
+
+    /// <summary>
+    /// <see cref="ReadData(DataHeader, long, long, out Tid?)"/> where <paramref name="read"/> holds bytes already read
+    /// at <paramref name="pos"/>: a payload inside them is copied instead of read again.
+    /// </summary>
+    internal byte[]? ReadData(DataHeader h, long pos, long end, out Tid? dataTxn, ReadOnlySpan<byte> read)
     {
+        if (!h.IsBackPointer && (ulong)read.Length >= DataHeader.Size + h.DataLength)
+        {
+            dataTxn = null;
+            return read.Slice(DataHeader.Size, (int)h.DataLength).ToArray(); // Check() bounded plen by the committed end
+        }
         dataTxn = null;
         bool first = true;
         while (h.IsBackPointer)
