@@ -3,10 +3,12 @@ using Wendelin.Storage.Persistence;
 namespace Wendelin.Storage.Tests.Persistence;
 
 /// <summary>
-/// Loading without the sharing memo when a record shares nothing (OB-10): shared and cyclic values still load as one
-/// instance, unshared ones as distinct ones, and what is written back is the record that was read.
+/// The object layer's fast paths: loading without the sharing memo when a record shares nothing (OB-10) — shared and
+/// cyclic values still load as one instance, unshared ones as distinct ones, and what is written back is the record
+/// that was read; and writing the attribute dictionary without copying it (OB-3) — hidden names still left out,
+/// overridden state hooks still used.
 /// </summary>
-public sealed class LoadFastPathTests
+public sealed class ObjectFastPathTests
 {
     [Fact]
     public void Shared_and_cyclic_values_load_shared_and_plain_ones_load_apart()
@@ -68,5 +70,55 @@ public sealed class LoadFastPathTests
             conn.TransactionManager.Commit();
             Assert.Equal(record, storage.Load(xo).Data.ToArray());
         }
+    }
+
+    private sealed class Plain : Persistent
+    {
+        public void Put(string name, object? value) => SetAttribute(name, value);
+
+        public object? Attribute(string name) => GetAttribute<object?>(name);
+    }
+
+    private sealed class Extended : Persistent
+    {
+        public void Put(string name, object? value) => SetAttribute(name, value);
+
+        protected override object? GetState()
+        {
+            var state = (OrderedDictionary<string, object?>)base.GetState()!;
+            state["extra"] = 1L;
+            return state;
+        }
+    }
+
+    [Fact]
+    public void The_attribute_dictionary_is_written_as_get_state_would_give_it()
+    {
+        var storage = new MemoryStorage();
+        var types = new TypeRegistry();
+        types.Register<Plain>("t", "C");
+        types.Register<Extended>("t", "C2");
+        using var db = new Database(storage, new DatabaseOptions { Types = types, OwnsStorage = false });
+        using Connection conn = db.Open();
+        var a = new Plain();
+        a.Put("x", 1L);
+        a.Put("y", "text");
+        var b = new Plain();
+        b.Put("x", 1L);
+        b.Put("_v_cache", "volatile");
+        b.Put("y", "text");
+        b.Put("_p_hidden", 2L);
+        var c = new Extended();
+        c.Put("x", 1L);
+        conn.Root["a"] = a;
+        conn.Root["b"] = b;
+        conn.Root["c"] = c;
+        conn.TransactionManager.Commit();
+        byte[] ra = storage.Load(a.PersistentOid!.Value).Data.ToArray();
+        byte[] rb = storage.Load(b.PersistentOid!.Value).Data.ToArray();
+        Assert.Equal(ra, rb); // hidden names are not stored
+        var rc = Storage.Pickle.ZodbRecord.Read(storage.Load(c.PersistentOid!.Value).Data);
+        Assert.Equal(1L, rc.State.AsDict()["extra"].AsInt64()); // the override is used
+        Assert.Equal("volatile", b.Attribute("_v_cache")); // and kept in memory
     }
 }
