@@ -28,7 +28,7 @@ internal static class FileStorageBenchmarks
             string path = dir.File($"commit-{fsync}.fs");
             string raw = dir.File($"raw-{fsync}.bin");
             // The disk is shared and drifts: the three are measured interleaved, run by run.
-            Samples[] s = Interleaved(runs,
+            Samples[] s = Harness.Interleaved(runs, warmup: true,
                 ($"FileStorage commit (fsync {(fsync ? "on" : "off")})", () =>
                 {
                     using var fs = FileStorage.Open(path, new FileStorageOptions { Create = true, Fsync = fsync, SaveIndex = false });
@@ -98,22 +98,6 @@ internal static class FileStorageBenchmarks
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static extern int Fdatasync(SafeFileHandle fd);
 
-    /// <summary>Measures the actions in turn, <paramref name="runs"/> rounds, so that drift hits all alike.</summary>
-    private static Samples[] Interleaved(int runs, params (string Name, Action Action)[] items)
-    {
-        double[][] seconds = [.. items.Select(_ => new double[runs])];
-        for (int r = 0; r < runs; r++)
-        {
-            for (int i = 0; i < items.Length; i++)
-            {
-                long start = System.Diagnostics.Stopwatch.GetTimestamp();
-                items[i].Action();
-                seconds[i][r] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
-            }
-        }
-        return [.. items.Select((item, i) => new Samples(item.Name, seconds[i]))];
-    }
-
     [Benchmark("fs-load", "random Load/s from a 1 GiB file vs raw positional reads of the same records")]
     public static int Load(BenchArgs args)
     {
@@ -141,7 +125,7 @@ internal static class FileStorageBenchmarks
         using SafeFileHandle raw = File.OpenHandle(path);
         byte[] header = new byte[42];
         byte[] buffer = new byte[objectSize];
-        Samples[] s = Interleaved(Math.Max(3, args.Runs),
+        Samples[] s = Harness.Interleaved(Math.Max(3, args.Runs), warmup: true,
             ("FileStorage.Load (random oid)", () =>
             {
                 foreach (int k in picks)
@@ -175,7 +159,7 @@ internal static class FileStorageBenchmarks
         long size = new FileInfo(path).Length;
         using var fs = FileStorage.Open(path, new FileStorageOptions { ReadOnly = true });
         long sink = 0;
-        Samples[] s = Interleaved(Math.Max(3, args.Runs),
+        Samples[] s = Harness.Interleaved(Math.Max(3, args.Runs), warmup: true,
             ("FileStorage.Iterator + ReadData of every record", () =>
             {
                 foreach (TransactionRecord t in fs.Iterator())
@@ -241,7 +225,7 @@ internal static class FileStorageBenchmarks
         long size = new FileInfo(path).Length;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"file: {transactions} transactions, {size >> 20} MiB, .index {new FileInfo(path + ".index").Length} bytes"));
         long sink = 0;
-        Samples[] s = Interleaved(Math.Max(7, args.Runs),
+        Samples[] s = Harness.Interleaved(Math.Max(7, args.Runs), warmup: true,
             ("open read-only with NAME.index", () =>
             {
                 using var fs = FileStorage.Open(path, new FileStorageOptions { ReadOnly = true });

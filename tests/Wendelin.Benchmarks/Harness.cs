@@ -30,6 +30,36 @@ internal sealed class Harness
         return new Samples(name, seconds);
     }
 
+    /// <summary>
+    /// Measures the actions in turn, <paramref name="runs"/> rounds, so that drift hits all alike; with
+    /// <paramref name="warmup"/>, each action runs once untimed first (JIT tiers, caches, file system), so the rounds
+    /// measure the steady state of every action alike.
+    /// </summary>
+    public static Samples[] Interleaved(int runs, params (string Name, Action Action)[] items) => Interleaved(runs, false, items);
+
+    /// <inheritdoc cref="Interleaved(int, ValueTuple{string, Action}[])"/>
+    public static Samples[] Interleaved(int runs, bool warmup, params (string Name, Action Action)[] items)
+    {
+        if (warmup)
+        {
+            foreach ((_, Action action) in items)
+            {
+                action();
+            }
+        }
+        double[][] seconds = [.. items.Select(_ => new double[runs])];
+        for (int r = 0; r < runs; r++)
+        {
+            for (int i = 0; i < items.Length; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                items[i].Action();
+                seconds[i][r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            }
+        }
+        return [.. items.Select((item, i) => new Samples(item.Name, seconds[i]))];
+    }
+
     /// <summary>Prints one line: name, median/min/max, throughput for <paramref name="units"/> units of <paramref name="unitName"/>, and the ratio of the medians.</summary>
     public static void Report(Samples measured, Samples baseline, double units, string unitName, bool higherIsBetter = true)
     {
