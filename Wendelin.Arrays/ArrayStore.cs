@@ -27,6 +27,55 @@ internal abstract class ArrayStore
 
     /// <summary>Identity of the page cache (views over one identity alias each other).</summary>
     public abstract object Identity { get; }
+
+    /// <summary>
+    /// True when <see cref="Read"/> reads without mapping (a file handle's direct read, spec/bigfile.md BF-54):
+    /// item access and copies then read instead of mapping (AR-10, AR-14).
+    /// </summary>
+    public virtual bool HasDirectRead => false;
+
+    /// <summary>Copies file bytes [offset, offset + destination.Length) into <paramref name="destination"/>; this default maps them.</summary>
+    public virtual void Read(long offset, Span<byte> destination)
+    {
+        long max = Math.Max(BlockSize, ResidentLimit / BlockSize * BlockSize);
+        while (!destination.IsEmpty)
+        {
+            int n = (int)Math.Min(destination.Length, max);
+            using ArrayMapping m = Map(offset, n);
+            System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref m.Start, n).CopyTo(destination);
+            destination = destination[n..];
+            offset += n;
+        }
+    }
+
+    /// <summary>
+    /// Feeds file bytes [<paramref name="offset"/>, offset + <paramref name="length"/>) to <paramref name="sink"/>
+    /// in order, read-only (AR-22). This default maps chunks of whole items of at most <paramref name="chunkBytes"/>
+    /// (and at most the resident limit), keeping the next <paramref name="lookaheadBytes"/> prefetched while a chunk
+    /// is consumed (AR-20); a file handle's store scans without views instead.
+    /// </summary>
+    public virtual void Scan<TSink>(long offset, long length, int itemSize, long chunkBytes, long lookaheadBytes, ref TSink sink)
+        where TSink : struct, IByteSink
+    {
+        // a chunk must be resident to be read through one span (AR-17)
+        long chunk = Math.Max(itemSize, Math.Min(chunkBytes, ResidentLimit) / itemSize * itemSize);
+        chunk = Math.Min(chunk, (long)(int.MaxValue / itemSize) * itemSize);
+        long end = offset + length;
+        long prefetched = offset; // file bytes [offset, prefetched) have been asked for
+        for (long off = offset; off < end; off += chunk)
+        {
+            long len = Math.Min(chunk, end - off);
+            long want = Math.Min(end, off + len + Math.Max(lookaheadBytes, chunk));
+            if (want > prefetched && want > off + len)
+            {
+                long from = Math.Max(prefetched, off + len);
+                Prefetch(from, want - from);
+                prefetched = want;
+            }
+            using ArrayMapping m = Map(off, len);
+            sink.Add(System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref m.Start, (int)len));
+        }
+    }
 }
 
 /// <summary>

@@ -22,6 +22,8 @@ public partial class BigArray
     private ArrayMapping? _itemBlock;   // the block item access last used (AR-10)
     private ArrayStore? _itemStore;
     private long _itemBlockIndex = -1;
+    private ArrayStore? _readStore;      // the block the last item read was in (AR-10)
+    private long _readBlock = -1;
 
     /// <summary>
     /// An array of <paramref name="shape"/> items of <paramref name="dtype"/> in <paramref name="order"/> over the
@@ -203,11 +205,30 @@ public partial class BigArray
 
     // ---- items (AR-10) ----
 
-    /// <summary>The item at <paramref name="index"/> (one integer per axis, negatives from the end).</summary>
+    /// <summary>
+    /// The item at <paramref name="index"/> (one integer per axis, negatives from the end). Over a file handle an
+    /// item is read without mapping its block, unless the previous item read was in the same block: then the
+    /// block is mapped and kept for the items that follow (AR-10).
+    /// </summary>
     public T GetItem<T>(params ReadOnlySpan<long> index) where T : unmanaged
     {
         ArrayView.CheckElementType<T>(DType);
         long off = WholeRegion.OffsetOfItem(index);
+        ArrayStore store = Store;
+        if (store.HasDirectRead)
+        {
+            long block = off / store.BlockSize;
+            bool mapped = _itemBlock is not null && ReferenceEquals(_itemStore, store) && _itemBlockIndex == block;
+            bool again = ReferenceEquals(_readStore, store) && _readBlock == block;
+            _readStore = store;
+            _readBlock = block;
+            if (!mapped && !again)
+            {
+                T value = default;
+                store.Read(off, MemoryMarshal.AsBytes(new Span<T>(ref value)));
+                return value;
+            }
+        }
         ArrayMapping? single = null;
         try
         {
@@ -319,7 +340,43 @@ public partial class BigArray
         {
             throw new ArgumentException($"destination has {destination.Length} items, the array {Size}", nameof(destination));
         }
-        GatherChunked(WholeRegion, ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(destination)), Layout.Strides(_shape, DType.ItemSize, order));
+        CopyRegion(WholeRegion, MemoryMarshal.AsBytes(destination), order);
+    }
+
+    /// <summary>
+    /// <c>destination[...] = A[index]</c>: copies the selection (NumPy basic indexing, AR-8) into
+    /// <paramref name="destination"/> (exactly as many items) in C or F logical order, without a view. A
+    /// selection whose items lie in the file in that order (a range of rows, a block) is read straight into the
+    /// destination (over a file handle: no mapping, nothing enters the cache, AR-14); others go chunk by chunk.
+    /// </summary>
+    public void CopyTo<T>(ReadOnlySpan<Ix> index, Span<T> destination, ArrayOrder order = ArrayOrder.C) where T : unmanaged
+    {
+        ArrayView.CheckElementType<T>(DType);
+        Region r = Indexing.Apply(WholeRegion, index);
+        if (destination.Length != r.Size)
+        {
+            throw new ArgumentException($"destination has {destination.Length} items, the selection {r.Size}", nameof(destination));
+        }
+        CopyRegion(r, MemoryMarshal.AsBytes(destination), order);
+    }
+
+    private void CopyRegion(Region r, Span<byte> destination, ArrayOrder order)
+    {
+        if (order is not (ArrayOrder.C or ArrayOrder.F))
+        {
+            throw new ArgumentException($"order must be C or F, not {order}", nameof(order));
+        }
+        if (r.Size == 0)
+        {
+            return;
+        }
+        ArrayStore store = Store;
+        if (store.HasDirectRead && (order == ArrayOrder.C ? r.IsCContiguous : r.IsFContiguous))
+        {
+            store.Read(r.Lo, destination); // the items are these file bytes in this order
+            return;
+        }
+        GatherChunked(r, ref MemoryMarshal.GetReference(destination), Layout.Strides(r.Shape, DType.ItemSize, order));
     }
 
     /// <summary>Overwrites the whole array from <paramref name="source"/> (exactly <see cref="Size"/> items, C or F logical order).</summary>

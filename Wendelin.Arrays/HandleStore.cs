@@ -32,6 +32,27 @@ internal sealed class HandleStore(FileHandle handle) : ArrayStore
         }
     }
 
+    public override bool HasDirectRead => true;
+
+    public override void Read(long offset, Span<byte> destination) => handle.Read(offset, destination);
+
+    /// <summary>A read-only scan without views (spec/bigfile.md BF-50): no chunks are mapped, nothing enters the cache.</summary>
+    public override void Scan<TSink>(long offset, long length, int itemSize, long chunkBytes, long lookaheadBytes, ref TSink sink)
+    {
+        using BlockScan scan = handle.Scan(offset, length);
+        while (scan.MoveNext())
+        {
+            if (scan.IsZero)
+            {
+                sink.AddZeros(scan.Current.Length);
+            }
+            else
+            {
+                sink.Add(scan.Current);
+            }
+        }
+    }
+
     private sealed class Mapping(FileView view) : ArrayMapping(view.Offset, view.Length)
     {
         public override bool IsResident => view.IsResident;

@@ -13,6 +13,77 @@ namespace Wendelin.Arrays;
 internal interface IReducer
 {
     void Add(ReadOnlySpan<byte> items);
+
+    /// <summary>Adds <paramref name="items"/> items whose bytes are all zero (a hole or a stripped block tail: they count, e.g. for Min/Max).</summary>
+    void AddZeros(long items);
+}
+
+/// <summary>Receives a byte range piece by piece (streaming reads, AR-22): bytes, or a run known to be zeros.</summary>
+internal interface IByteSink
+{
+    void Add(ReadOnlySpan<byte> bytes);
+
+    void AddZeros(long count);
+}
+
+/// <summary>
+/// Cuts a stream of byte pieces into whole items for a reducer: an item split across pieces (a block edge, or
+/// the end of a block's stored bytes) is assembled in a small carry buffer; whole runs of zero items go to
+/// <see cref="IReducer.AddZeros"/> without being read.
+/// </summary>
+internal struct ItemSink<TReducer>(TReducer reducer, int itemSize) : IByteSink where TReducer : struct, IReducer
+{
+    public TReducer Reducer = reducer;
+    private readonly byte[] _carry = new byte[itemSize];
+    private int _carried;
+
+    public void Add(ReadOnlySpan<byte> bytes)
+    {
+        if (_carried > 0)
+        {
+            int take = Math.Min(itemSize - _carried, bytes.Length);
+            bytes[..take].CopyTo(_carry.AsSpan(_carried));
+            _carried += take;
+            bytes = bytes[take..];
+            if (_carried < itemSize)
+            {
+                return;
+            }
+            Reducer.Add(_carry);
+            _carried = 0;
+        }
+        int whole = bytes.Length / itemSize * itemSize;
+        if (whole > 0)
+        {
+            Reducer.Add(bytes[..whole]);
+        }
+        bytes[whole..].CopyTo(_carry);
+        _carried = bytes.Length - whole;
+    }
+
+    public void AddZeros(long count)
+    {
+        if (_carried > 0)
+        {
+            int take = (int)Math.Min(itemSize - _carried, count);
+            _carry.AsSpan(_carried, take).Clear();
+            _carried += take;
+            count -= take;
+            if (_carried < itemSize)
+            {
+                return;
+            }
+            Reducer.Add(_carry);
+            _carried = 0;
+        }
+        long items = count / itemSize;
+        if (items > 0)
+        {
+            Reducer.AddZeros(items);
+        }
+        _carried = (int)(count - items * itemSize);
+        _carry.AsSpan(0, _carried).Clear();
+    }
 }
 
 /// <summary>Drivers that feed a reducer from a whole array (streaming, in chunks) or from a view (its runs).</summary>
@@ -22,31 +93,17 @@ internal static class Reduction
     private const int Piece = 4096;
 
     /// <summary>
-    /// Streams the array's bytes [0, NBytes) through <paramref name="reducer"/> in chunks of whole items of at most
-    /// <paramref name="chunkBytes"/> (and at most the resident view limit), keeping the next
-    /// <paramref name="lookaheadBytes"/> prefetched while the current chunk is reduced (AR-20, AR-22). The array
-    /// is contiguous, so reductions that ignore order need no strides.
+    /// Streams the array's bytes [0, NBytes) through <paramref name="reducer"/> with the store's read-only scan
+    /// (AR-22: over a file handle, <c>FileHandle.Scan</c>, no views; else chunks of whole items of at most
+    /// <paramref name="chunkBytes"/> with <paramref name="lookaheadBytes"/> prefetched). The array is contiguous,
+    /// so reductions that ignore order need no strides.
     /// </summary>
     public static void Stream<TReducer>(ArrayStore store, long nbytes, int itemSize, long chunkBytes, long lookaheadBytes, ref TReducer reducer)
         where TReducer : struct, IReducer
     {
-        // a chunk must be resident to be read through one span (AR-17)
-        long chunk = Math.Max(itemSize, Math.Min(chunkBytes, store.ResidentLimit) / itemSize * itemSize);
-        chunk = Math.Min(chunk, (long)(int.MaxValue / itemSize) * itemSize);
-        long prefetched = 0; // file bytes [0, prefetched) have been asked for
-        for (long off = 0; off < nbytes; off += chunk)
-        {
-            long len = Math.Min(chunk, nbytes - off);
-            long want = Math.Min(nbytes, off + len + Math.Max(lookaheadBytes, chunk));
-            if (want > prefetched && want > off + len)
-            {
-                long from = Math.Max(prefetched, off + len);
-                store.Prefetch(from, want - from);
-                prefetched = want;
-            }
-            using ArrayMapping m = store.Map(off, len);
-            reducer.Add(MemoryMarshal.CreateReadOnlySpan(ref m.Start, (int)len));
-        }
+        var sink = new ItemSink<TReducer>(reducer, itemSize);
+        store.Scan(0, nbytes, itemSize, chunkBytes, lookaheadBytes, ref sink);
+        reducer = sink.Reducer;
     }
 
     /// <summary>Feeds the items of <paramref name="view"/> (any strides, resident or windowed) through <paramref name="reducer"/> in runs.</summary>
@@ -178,6 +235,10 @@ internal static class Reduction
         public double Total;
 
         public void Add(ReadOnlySpan<byte> items) => Total += TensorPrimitives.Sum(MemoryMarshal.Cast<byte, double>(items));
+
+        public readonly void AddZeros(long items)
+        {
+        }
     }
 
     /// <summary>Sum of float32 items: pieces summed in float by TensorPrimitives, pieces accumulated in double.</summary>
@@ -192,6 +253,10 @@ internal static class Reduction
             {
                 Total += TensorPrimitives.Sum(v.Slice(i, Math.Min(Piece, v.Length - i)));
             }
+        }
+
+        public readonly void AddZeros(long items)
+        {
         }
     }
 
@@ -211,6 +276,10 @@ internal static class Reduction
                 Total += TensorPrimitives.Sum<float>(f[..n]);
             }
         }
+
+        public readonly void AddZeros(long items)
+        {
+        }
     }
 
     /// <summary>Exact sum of 8/16/32-bit integers: widened to 64 bits per piece, summed, accumulated in Int128.</summary>
@@ -228,6 +297,10 @@ internal static class Reduction
                 TensorPrimitives.ConvertTruncating<T, long>(v.Slice(i, n), wide[..n]);
                 Total += TensorPrimitives.Sum<long>(wide[..n]);
             }
+        }
+
+        public readonly void AddZeros(long items)
+        {
         }
     }
 
@@ -251,6 +324,10 @@ internal static class Reduction
                 Total += (hi << 32) + lo;
             }
         }
+
+        public readonly void AddZeros(long items)
+        {
+        }
     }
 
     /// <summary>Exact sum of uint64, like <see cref="SumInt64"/> with logical shifts.</summary>
@@ -273,6 +350,10 @@ internal static class Reduction
                 Total += (hi << 32) + lo;
             }
         }
+
+        public readonly void AddZeros(long items)
+        {
+        }
     }
 
     /// <summary>Number of true (non-zero) bools.</summary>
@@ -281,6 +362,10 @@ internal static class Reduction
         public Int128 Total;
 
         public void Add(ReadOnlySpan<byte> items) => Total += items.Length - items.Count((byte)0);
+
+        public readonly void AddZeros(long items)
+        {
+        }
     }
 
     /// <summary>Sum of complex64 items (float pairs), accumulated in double.</summary>
@@ -298,6 +383,10 @@ internal static class Reduction
                 Im += v[i + 1];
             }
         }
+
+        public readonly void AddZeros(long items)
+        {
+        }
     }
 
     /// <summary>Sum of complex128 items (double pairs).</summary>
@@ -314,6 +403,10 @@ internal static class Reduction
                 Re += v[i];
                 Im += v[i + 1];
             }
+        }
+
+        public readonly void AddZeros(long items)
+        {
         }
     }
 
@@ -335,6 +428,15 @@ internal static class Reduction
             Any = true;
         }
 
+        public void AddZeros(long items)
+        {
+            if (items > 0)
+            {
+                Value = Any ? Lesser(Value, T.Zero) : T.Zero;
+                Any = true;
+            }
+        }
+
         private static T Lesser(T a, T b) => T.IsNaN(a) || T.IsNaN(b) ? (T.IsNaN(a) ? a : b) : T.Min(a, b);
     }
 
@@ -354,6 +456,15 @@ internal static class Reduction
             T m = TensorPrimitives.Max(v);
             Value = Any ? Greater(Value, m) : m;
             Any = true;
+        }
+
+        public void AddZeros(long items)
+        {
+            if (items > 0)
+            {
+                Value = Any ? Greater(Value, T.Zero) : T.Zero;
+                Any = true;
+            }
         }
 
         private static T Greater(T a, T b) => T.IsNaN(a) || T.IsNaN(b) ? (T.IsNaN(a) ? a : b) : T.Max(a, b);

@@ -174,6 +174,10 @@ public class UndoException : StorageException
     {
     }
 
+    /// <summary>A message that already names its objects (several refusals at once), with the first blocking oid.</summary>
+    protected UndoException(string message, Oid? oid, Exception? inner)
+        : base(message, inner) => Oid = oid;
+
     public Oid? Oid { get; }
 }
 

@@ -60,15 +60,32 @@ public readonly partial record struct Tid
         return new Tid((minutes << 32) | fraction);
     }
 
-    /// <summary>The tid of a time given as float seconds since the Unix epoch (ZODB's pack-time conversion).</summary>
+    /// <summary>
+    /// The tid of a time given as float seconds since the Unix epoch, computed as ZODB converts a pack time
+    /// (filestorage-format §2.5): the minute from the broken-down UTC time of the whole seconds, the low half from
+    /// the double <c>t mod 60</c> divided by the double 60/2^32 and truncated — so the float rounding matches
+    /// Python's (going through 100 ns ticks can differ by one unit: scenario.json's pack time does).
+    /// </summary>
     public static Tid FromUnixTime(double seconds)
     {
         if (double.IsNaN(seconds) || double.IsInfinity(seconds))
         {
             throw new ArgumentOutOfRangeException(nameof(seconds), seconds, "not a finite time");
         }
-        long ticks = DateTime.UnixEpoch.Ticks + (long)Math.Floor(seconds * TimeSpan.TicksPerSecond);
-        return FromDateTime(new DateTime(ticks, DateTimeKind.Utc));
+        double whole = Math.Floor(seconds);
+        if (whole < -2208988800.0 || whole > 253402300799.0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(seconds), seconds, "tids cover 1900-01-01 to 9999-12-31 UTC");
+        }
+        DateTime utc = DateTime.UnixEpoch.AddSeconds(whole);
+        ulong minutes = Pack(utc.Year, utc.Month, utc.Day, utc.Hour * 60 + utc.Minute);
+        double inMinute = seconds % 60.0; // fmod, exact; Python's % then moves a negative result into [0, 60)
+        if (inMinute < 0)
+        {
+            inMinute += 60.0;
+        }
+        ulong fraction = (ulong)(inMinute / (60.0 / 65536.0 / 65536.0));
+        return new Tid((minutes << 32) | Math.Min(fraction, uint.MaxValue));
     }
 
     /// <summary>A tid for the current UTC time (not yet made later than anything: see <see cref="LaterThan"/>).</summary>

@@ -20,8 +20,9 @@ internal static class DumpCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string>("FILE") { Description = "the FileStorage data file" };
-        var json = new Option<bool>("--json") { Description = "write JSON in the layout of the fixtures' NAME.dump.json" };
+        Argument<string> file = ToolSupport.FileArgument();
+        Option<bool> json = ToolSupport.JsonOption();
+        json.Description = "write JSON in the layout of the fixtures' NAME.dump.json";
         var command = new Command("dump", "List every transaction and data record of a FileStorage data file (like ZODB's fsdump).")
         {
             file,
@@ -30,11 +31,10 @@ internal static class DumpCommand
         command.SetAction(parse =>
         {
             TextWriter output = parse.InvocationConfiguration.Output;
-            TextWriter error = parse.InvocationConfiguration.Error;
-            return ToolSupport.Run("dump", error, () =>
+            return ToolSupport.Run("dump", parse, () =>
             {
                 string path = parse.GetRequiredValue(file);
-                using FileStorage fs = ToolSupport.OpenForReading(path);
+                using FileStorage fs = ToolSupport.OpenForReading(path, parse.InvocationConfiguration.Error);
                 if (parse.GetValue(json))
                 {
                     JsonObject root = BuildJson(fs, path);

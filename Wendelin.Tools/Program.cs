@@ -5,7 +5,7 @@ namespace Wendelin.Tools;
 /// <summary>Entry point of the <c>wendelin</c> command. Each subcommand lives in its own file.</summary>
 internal static class Program
 {
-    public static int Main(string[] args) => Cli.Build().Parse(args).Invoke();
+    public static int Main(string[] args) => Cli.Run(args);
 }
 
 /// <summary>Builds the command tree (also used by the tool's tests to run commands in-process).</summary>
@@ -14,9 +14,39 @@ internal static class Cli
     public static RootCommand Build()
     {
         var root = new RootCommand(
-            "wendelin: out-of-core arrays in ZODB FileStorage databases, and the operator's tools for them.");
+            "wendelin: out-of-core arrays in ZODB FileStorage databases, and the operator's tools for them. " +
+            "Exit codes: 0 clean, 1 findings (verify) or a refused undo, 2 usage or I/O error.");
+        root.Add(ToolSupport.Verbose);
         root.Add(DumpCommand.Create());
         root.Add(TailCommand.Create());
+        root.Add(StatsCommand.Create());
+        root.Add(VerifyCommand.Create());
+        root.Add(PackCommand.Create());
+        root.Add(UndoLogCommand.Create());
+        root.Add(UndoCommand.Create());
+        root.Add(ReindexCommand.Create());
+        root.Add(ArrayCommand.Create());
+        root.Add(DemoCommand.Create());
         return root;
+    }
+
+    /// <summary>
+    /// Parses and runs a command line: a usage error (unknown command or option, a missing or malformed value) is one
+    /// line per problem and a hint, exit code 2; everything else is the command's own exit code.
+    /// </summary>
+    public static int Run(string[] args, InvocationConfiguration? configuration = null)
+    {
+        configuration ??= new InvocationConfiguration();
+        ParseResult parse = Build().Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            string command = parse.CommandResult.Command is RootCommand ? "wendelin" : "wendelin " + parse.CommandResult.Command.Name;
+            foreach (System.CommandLine.Parsing.ParseError e in parse.Errors)
+            {
+                configuration.Error.WriteLine($"{command}: {e.Message} (hint: `{command} --help`)");
+            }
+            return ToolSupport.ErrorExit;
+        }
+        return parse.Invoke(configuration);
     }
 }

@@ -14,7 +14,7 @@ internal static class TailCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string>("FILE") { Description = "the FileStorage data file" };
+        Argument<string> file = ToolSupport.FileArgument();
         var count = new Option<int>("-n", "--count")
         {
             Description = "how many transactions to show",
@@ -28,15 +28,14 @@ internal static class TailCommand
         command.SetAction(parse =>
         {
             TextWriter output = parse.InvocationConfiguration.Output;
-            TextWriter error = parse.InvocationConfiguration.Error;
-            return ToolSupport.Run("tail", error, () =>
+            return ToolSupport.Run("tail", parse, () =>
             {
                 int n = parse.GetValue(count);
                 if (n < 0)
                 {
                     throw new ToolException($"-n must not be negative, got {n}");
                 }
-                using FileStorage fs = ToolSupport.OpenForReading(parse.GetRequiredValue(file));
+                using FileStorage fs = ToolSupport.OpenForReading(parse.GetRequiredValue(file), parse.InvocationConfiguration.Error);
                 Write(fs, n, output);
                 return 0;
             });

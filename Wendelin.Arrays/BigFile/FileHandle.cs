@@ -214,6 +214,47 @@ public sealed class FileHandle : IDisposable
         return _cache.Prefetch(first, end - first);
     }
 
+    /// <summary>
+    /// A one-pass read-only walk over file bytes [<paramref name="offset"/>, offset + <paramref name="length"/>)
+    /// without views (BF-50): piece by piece, each block as the handle holds it when the scan reaches it (cached
+    /// blocks, dirty ones included, from the cache's memory; the others from the block file through a small
+    /// read-ahead ring). Nothing enters or leaves the cache. Dispose the scan when done.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative offset or length, or a range past 2^63.</exception>
+    public BlockScan Scan(long offset, long length)
+    {
+        CheckRange(offset, length);
+        lock (_viewsLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+        }
+        return new BlockScan(this, _cache, offset, length);
+    }
+
+    /// <summary>
+    /// Copies file bytes [<paramref name="offset"/>, offset + destination.Length) as the handle holds them into
+    /// <paramref name="destination"/> without a view (BF-54): cached blocks from the cache, the others straight
+    /// from the block file (a whole block with one load into the destination, part of one with
+    /// <see cref="IBlockSource.ReadAt"/> where the block file offers it). Nothing enters the cache. Runs the
+    /// block file on the calling thread.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative offset, or a range past 2^63.</exception>
+    public void Read(long offset, Span<byte> destination)
+    {
+        CheckRange(offset, destination.Length);
+        _cache.Read(offset, destination);
+    }
+
+    private void CheckRange(long offset, long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (length > long.MaxValue - offset - BlockSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), "the range ends beyond the largest file offset");
+        }
+    }
+
     /// <summary>Counters and sizes of the cache right now (BF-27).</summary>
     public FileHandleStatistics GetStatistics() => _cache.Statistics();
 
@@ -236,5 +277,21 @@ public sealed class FileHandle : IDisposable
             v.Dispose();
         }
         _cache.Dispose();
+        Disposed?.Invoke();
     }
+
+    /// <summary>True once <see cref="Dispose"/> ran.</summary>
+    internal bool IsDisposedInternal
+    {
+        get
+        {
+            lock (_viewsLock)
+            {
+                return _disposed;
+            }
+        }
+    }
+
+    /// <summary>Raised once the handle is disposed (the ZODB glue then leaves its transactions).</summary>
+    internal event Action? Disposed;
 }

@@ -76,6 +76,7 @@ public sealed class FileHandleOptions
 /// <param name="Spills">Dirty pages written to the scratch file.</param>
 /// <param name="Unspills">Spilled pages brought back into RAM.</param>
 /// <param name="Views">Live views.</param>
+/// <param name="DirectLoads">Blocks (or ranges) that scans and direct reads took from the block file without entering the cache (BF-50, BF-54).</param>
 public readonly record struct FileHandleStatistics(
     long ResidentBytes,
     long PinnedBytes,
@@ -89,4 +90,5 @@ public readonly record struct FileHandleStatistics(
     long Evictions,
     long Spills,
     long Unspills,
-    int Views);
+    int Views,
+    long DirectLoads);

@@ -30,3 +30,17 @@ public interface IBlockFile
 internal interface IWholeBlockLoader
 {
 }
+
+/// <summary>
+/// A block file that wants to know which units (OS pages) of a block changed when it is stored (the ZODB block
+/// file rewrites only the changed 4 KiB chunks of a ZBlk1 without reading the others). The bitmap is exact in the
+/// sense of BF-12: bit <c>u</c> is set when unit <c>u</c>'s bytes differ from the block's stored content.
+/// </summary>
+internal interface IUnitAwareBlockFile : IBlockFile
+{
+    /// <summary>
+    /// As <see cref="IBlockFile.StoreBlock"/>, with <paramref name="changedUnits"/>: one bit per unit of
+    /// <paramref name="unitSize"/> bytes, least significant bit first; valid only during the call.
+    /// </summary>
+    void StoreBlock(long block, ReadOnlySpan<byte> buffer, ReadOnlySpan<ulong> changedUnits, int unitSize);
+}

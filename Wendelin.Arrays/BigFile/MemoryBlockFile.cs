@@ -3,12 +3,15 @@ namespace Wendelin.Arrays.BigFile;
 /// <summary>
 /// A block file in managed memory (spec/bigfile.md BF-41): sparse (blocks never stored, or stored as all zeros,
 /// are holes that cost nothing) and without a size, so an array over it can grow or shrink while its views stay
-/// valid. For tests, benchmarks and RAMArray. Thread-safe.
+/// valid. For tests, benchmarks and RAMArray. Thread-safe. As an <see cref="IBlockSource"/> it leases a block's
+/// own array without copying it (BF-53); a block written while leased is copied first (copy on write), so a
+/// lease never sees a later change.
 /// </summary>
-public sealed class MemoryBlockFile : IBlockFile, IWholeBlockLoader
+public sealed class MemoryBlockFile : IBlockSource, IWholeBlockLoader
 {
     private readonly object _lock = new();
     private readonly Dictionary<long, byte[]> _blocks = new();
+    private readonly Dictionary<byte[], int> _leased = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>A file of blocks of <paramref name="blockSize"/> bytes (2 MiB by default), all zero.</summary>
     public MemoryBlockFile(int blockSize = 2 << 20)
@@ -50,6 +53,73 @@ public sealed class MemoryBlockFile : IBlockFile, IWholeBlockLoader
     }
 
     /// <inheritdoc/>
+    public void ReadAt(long block, int offset, Span<byte> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(block);
+        if (offset < 0 || destination.Length > BlockSize - offset)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"bytes {offset}+{destination.Length} are not inside a block of {BlockSize}");
+        }
+        lock (_lock)
+        {
+            if (_blocks.TryGetValue(block, out byte[]? data))
+            {
+                data.AsSpan(offset, destination.Length).CopyTo(destination);
+            }
+            else
+            {
+                destination.Clear();
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public BlockLease Lease(long block)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(block);
+        lock (_lock)
+        {
+            if (!_blocks.TryGetValue(block, out byte[]? data))
+            {
+                return default;
+            }
+            _leased[data] = _leased.GetValueOrDefault(data) + 1;
+            return new BlockLease(data, new LeaseRelease(this, data));
+        }
+    }
+
+    /// <summary>The array of a stored block, ready to be changed in place: a leased array is replaced by a copy first (under the lock).</summary>
+    private byte[] Writable(long block, byte[] data)
+    {
+        if (_leased.ContainsKey(data))
+        {
+            data = (byte[])data.Clone();
+            _blocks[block] = data;
+        }
+        return data;
+    }
+
+    private sealed class LeaseRelease(MemoryBlockFile file, byte[] data) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0)
+            {
+                return;
+            }
+            lock (file._lock)
+            {
+                if (--file._leased[data] == 0)
+                {
+                    file._leased.Remove(data);
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc/>
     public void StoreBlock(long block, ReadOnlySpan<byte> buffer)
     {
         CheckBlock(block, buffer.Length);
@@ -66,7 +136,7 @@ public sealed class MemoryBlockFile : IBlockFile, IWholeBlockLoader
                 {
                     _blocks[block] = data = new byte[BlockSize];
                 }
-                buffer.CopyTo(data);
+                buffer.CopyTo(Writable(block, data));
             }
         }
     }
@@ -111,7 +181,7 @@ public sealed class MemoryBlockFile : IBlockFile, IWholeBlockLoader
                 {
                     _blocks[block] = data = new byte[BlockSize];
                 }
-                source[..n].CopyTo(data.AsSpan(at, n));
+                source[..n].CopyTo(Writable(block, data).AsSpan(at, n));
                 source = source[n..];
                 offset += n;
             }
@@ -131,7 +201,7 @@ public sealed class MemoryBlockFile : IBlockFile, IWholeBlockLoader
             }
             if (size % BlockSize != 0 && _blocks.TryGetValue(size / BlockSize, out byte[]? tail))
             {
-                tail.AsSpan((int)(size % BlockSize)).Clear();
+                Writable(size / BlockSize, tail).AsSpan((int)(size % BlockSize)).Clear();
             }
         }
     }

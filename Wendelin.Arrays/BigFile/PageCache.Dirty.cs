@@ -126,6 +126,8 @@ internal sealed unsafe partial class PageCache
             _writeoutInProgress = true;
         }
         byte* scratch = null;
+        var unitAware = _file as IUnitAwareBlockFile;
+        ulong[]? changed = unitAware is null ? null : new ulong[(_units + 63) / 64];
         try
         {
             foreach (Page page in dirty)
@@ -167,17 +169,30 @@ internal sealed unsafe partial class PageCache
                         _spill!.Read(page.SpillSlot, new Span<byte>(scratch, _blockSize));
                         data = scratch;
                     }
+                    if (changed is not null)
+                    {
+                        Array.Clear(changed);
+                        page.Changed?.AsSpan().CopyTo(changed);
+                    }
                     _busy++;
                 }
                 try
                 {
-                    _file.StoreBlock(page.Block, new ReadOnlySpan<byte>(data, _blockSize));
+                    if (unitAware is not null)
+                    {
+                        unitAware.StoreBlock(page.Block, new ReadOnlySpan<byte>(data, _blockSize), changed, _unit);
+                    }
+                    else
+                    {
+                        _file.StoreBlock(page.Block, new ReadOnlySpan<byte>(data, _blockSize));
+                    }
                 }
                 finally
                 {
                     lock (_lock)
                     {
                         ExitBusy();
+                        NoteChanged(page.Block); // a direct read of the block file begun before now may be torn (BF-51)
                         if (pinned)
                         {
                             Unpin(page);
@@ -263,6 +278,7 @@ internal sealed unsafe partial class PageCache
             ThrowIfWriteout("InvalidateBlocks");
             foreach (long block in blocks)
             {
+                NoteChanged(block); // reads from the block file begun before now may have seen the old bytes (BF-51)
                 if (_pages.TryGetValue(block, out Page? page))
                 {
                     Forget(page, reload);

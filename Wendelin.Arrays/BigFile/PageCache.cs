@@ -118,6 +118,16 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     private void FreeSlot(int slot)
     {
         _usedSlots--;
+        if (_slotLeases.Count > 0 && _slotLeases.ContainsKey(slot))
+        {
+            _leasedFreeSlots.Add(slot); // a scan or read is still reading it: reused only when it is done (BF-51)
+            return;
+        }
+        ReturnSlot(slot);
+    }
+
+    private void ReturnSlot(int slot)
+    {
         if (slot >= _budgetSlots)
         {
             _memory.Release(slot); // memory beyond the budget goes back to the OS at once (BF-3)
@@ -641,7 +651,8 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
                 Evictions: _evictions,
                 Spills: _spills,
                 Unspills: _unspills,
-                Views: _views.Count);
+                Views: _views.Count,
+                DirectLoads: Interlocked.Read(ref _directLoads));
         }
     }
 
@@ -668,6 +679,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             _pages.Clear();
             _memory.Dispose();
             _spill?.Dispose();
+            FreeScanBuffers();
         }
     }
 }

@@ -34,12 +34,15 @@ internal sealed class SpillFile : IDisposable
         return slot;
     }
 
-    public void Read(long slot, Span<byte> block)
+    public void Read(long slot, Span<byte> block) => Read(slot, 0, block);
+
+    /// <summary>Bytes [<paramref name="at"/>, at + destination.Length) of the page in <paramref name="slot"/>.</summary>
+    public void Read(long slot, int at, Span<byte> block)
     {
         int done = 0;
         while (done < block.Length)
         {
-            int n = RandomAccess.Read(_handle, block[done..], slot * _blockSize + done);
+            int n = RandomAccess.Read(_handle, block[done..], slot * _blockSize + at + done);
             if (n <= 0)
             {
                 throw new IOException($"scratch file {_stream.Name}: short read of spilled page at slot {slot}");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Wendelin.Storage.IO;
 
 namespace Wendelin.Storage.Fs;
 
@@ -12,10 +13,11 @@ public sealed class DataRecord
     private readonly FileStorage _storage;
     private readonly ReadOnlyMemory<byte> _payload;
 
-    internal DataRecord(FileStorage storage, Oid oid, Tid tid, long position, long prev, long tloc, ulong dataLength,
+    internal DataRecord(FileStorage storage, IStorageFile file, Oid oid, Tid tid, long position, long prev, long tloc, ulong dataLength,
         long? backPointer, Tid? dataTxn, long end, ReadOnlyMemory<byte> payload)
     {
         _storage = storage;
+        File = file;
         _payload = payload;
         Oid = oid;
         Tid = tid;
@@ -53,6 +55,9 @@ public sealed class DataRecord
     public bool IsDeletion => BackPointer == 0;
 
     internal long End { get; }
+
+    /// <summary>The data file this record was read from (a pack may replace the storage's file meanwhile).</summary>
+    internal IStorageFile File { get; }
 
     /// <summary>
     /// The revision's payload, following backpointers; null when it has none (deletion, creation undone). For a

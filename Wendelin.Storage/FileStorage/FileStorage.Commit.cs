@@ -91,7 +91,7 @@ public sealed partial class FileStorage
         {
             if (committed == Tid.Zero)
             {
-                committed = ReadDataHeader(current, end, oid).Tid;
+                committed = ReadDataHeader(_file, current, end, oid).Tid;
             }
             if (committed != serial)
             {
@@ -114,7 +114,7 @@ public sealed partial class FileStorage
         {
             throw new PosKeyException(oid);
         }
-        DataHeader committed = ReadDataHeader(current, end, oid);
+        DataHeader committed = ReadDataHeader(_file, current, end, oid);
         if (committed.Tid != serial)
         {
             throw new ConflictException(oid, committed.Tid, serial);

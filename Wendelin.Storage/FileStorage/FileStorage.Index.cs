@@ -254,9 +254,9 @@ public sealed partial class FileStorage
     /// <summary>The index as a fresh scan of the committed data builds it (tests compare it with a loaded one).</summary>
     internal FsIndex RebuildIndex()
     {
-        (long end, _) = Snapshot();
+        (long end, _, IStorageFile file) = SnapshotWithFile();
         var index = new FsIndex();
-        using var window = new FileWindow(_file, end);
+        using var window = new FileWindow(file, end);
         var records = new List<RecordLocation>();
         for (long pos = FileHeader.DataStart; pos < end;)
         {

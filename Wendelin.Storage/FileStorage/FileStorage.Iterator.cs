@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using Wendelin.Storage.Format;
+using Wendelin.Storage.IO;
 
 namespace Wendelin.Storage.Fs;
 
@@ -16,20 +17,20 @@ public sealed partial class FileStorage
     public IEnumerable<TransactionRecord> Iterator(Tid? start = null, Tid? stop = null)
     {
         ThrowIfUnusable();
-        (long end, _) = Snapshot();
-        return Iterate(start, stop, null, end);
+        (long end, _, IStorageFile file) = SnapshotWithFile();
+        return Iterate(file, start, stop, null, end);
     }
 
     /// <summary>The committed transactions from the transaction that starts at byte <paramref name="position"/>.</summary>
     public IEnumerable<TransactionRecord> IteratorFrom(long position)
     {
         ThrowIfUnusable();
-        (long end, _) = Snapshot();
+        (long end, _, IStorageFile file) = SnapshotWithFile();
         if (position < FileHeader.DataStart || position > end)
         {
             throw new ArgumentOutOfRangeException(nameof(position), position, $"not within the committed data [4, {end}]");
         }
-        return Iterate(null, null, position, end);
+        return Iterate(file, null, null, position, end);
     }
 
     /// <summary>
@@ -39,13 +40,13 @@ public sealed partial class FileStorage
     public IEnumerable<TransactionRecord> IterateBackward()
     {
         ThrowIfUnusable();
-        (long end, _) = Snapshot();
-        return Backward(end);
+        (long end, _, IStorageFile file) = SnapshotWithFile();
+        return Backward(file, end);
     }
 
-    private IEnumerable<TransactionRecord> Backward(long end)
+    private IEnumerable<TransactionRecord> Backward(IStorageFile file, long end)
     {
-        using var window = new FileWindow(_file, end, 64 << 10);
+        using var window = new FileWindow(file, end, 64 << 10);
         var records = new List<RecordLocation>();
         long pos = end;
         while (pos > FileHeader.DataStart)
@@ -63,7 +64,7 @@ public sealed partial class FileStorage
             }
             if (h.Status != TransactionStatus.Undone)
             {
-                yield return MakeRecord(window, h, tpos, records, end);
+                yield return MakeRecord(file, window, h, tpos, records, end);
             }
             pos = tpos;
         }
@@ -78,7 +79,7 @@ public sealed partial class FileStorage
     /// copying. Otherwise the transaction (up to <see cref="InMemoryTransactionLimit"/>) is read whole into a new array.
     /// Records not in memory are read from the file when used.
     /// </summary>
-    private TransactionRecord MakeRecord(FileWindow window, TxnHeader h, long pos, List<RecordLocation> records, long end)
+    private TransactionRecord MakeRecord(IStorageFile file, FileWindow window, TxnHeader h, long pos, List<RecordLocation> records, long end)
     {
         var positions = new long[records.Count];
         for (int i = 0; i < positions.Length; i++)
@@ -98,7 +99,7 @@ public sealed partial class FileStorage
                     recordBytes[i] = r;
                 }
             }
-            return new TransactionRecord(this, h, pos, meta, positions, recordBytes, end);
+            return new TransactionRecord(this, file, h, pos, meta, positions, recordBytes, end);
         }
         if ((long)h.Length + TxnHeader.TrailerSize <= InMemoryTransactionLimit)
         {
@@ -110,11 +111,11 @@ public sealed partial class FileStorage
                     long next = i + 1 < positions.Length ? positions[i + 1] : dataEnd;
                     recordBytes[i] = whole.AsMemory((int)(positions[i] - pos), (int)(next - positions[i]));
                 }
-                return new TransactionRecord(this, h, pos, whole.AsMemory(TxnHeader.Size, metaLength), positions, recordBytes, end);
+                return new TransactionRecord(this, file, h, pos, whole.AsMemory(TxnHeader.Size, metaLength), positions, recordBytes, end);
             }
         }
         byte[] metaCopy = window.Read(pos + TxnHeader.Size, metaLength).ToArray();
-        return new TransactionRecord(this, h, pos, metaCopy, positions, recordBytes, end);
+        return new TransactionRecord(this, file, h, pos, metaCopy, positions, recordBytes, end);
     }
 
     /// <summary>The bytes of a transaction's data records, <c>[pos + hlen, pos + tlen)</c> (what <c>fstail</c> hashes).</summary>
@@ -126,23 +127,23 @@ public sealed partial class FileStorage
             throw new FileStorageException($"{Name}: transaction {t.Tid} is too large to read whole ({size} bytes)");
         }
         byte[] b = GC.AllocateUninitializedArray<byte>((int)size);
-        if (_file.ReadAt(t.Position + t.HeaderLength, b) < b.Length)
+        if (t.File.ReadAt(t.Position + t.HeaderLength, b) < b.Length)
         {
             throw Corrupt(new FormatError(RecordKind.Transaction, t.Position, "transaction fits in the file", "end of file inside its records"));
         }
         return b;
     }
 
-    private IEnumerable<TransactionRecord> Iterate(Tid? start, Tid? stop, long? startPosition, long end)
+    private IEnumerable<TransactionRecord> Iterate(IStorageFile file, Tid? start, Tid? stop, long? startPosition, long end)
     {
         long pos;
-        using (var probe = new FileWindow(_file, end, 64 << 10))
+        using (var probe = new FileWindow(file, end, 64 << 10))
         {
             pos = startPosition ?? (start is Tid s ? FindStart(probe, s, end) : FileHeader.DataStart);
         }
         // Each transaction is validated in the window and its records handed out as slices of the window's chunks,
         // which are never reused: the file's bytes are read once, into the memory the records keep.
-        using var window = FileWindow.WithFreshChunks(_file, end);
+        using var window = FileWindow.WithFreshChunks(file, end);
         var records = new List<RecordLocation>();
         while (pos < end)
         {
@@ -164,7 +165,7 @@ public sealed partial class FileStorage
             long next = h.NextPosition(pos);
             if (h.Status != TransactionStatus.Undone)
             {
-                yield return MakeRecord(window, h, pos, records, end);
+                yield return MakeRecord(file, window, h, pos, records, end);
             }
             pos = next;
         }
@@ -241,7 +242,7 @@ public sealed partial class FileStorage
     /// The record at <paramref name="pos"/> of the transaction at <paramref name="tpos"/> for the iterator: parsed
     /// from <paramref name="recordBytes"/> (the whole record, already validated) when given, else read.
     /// </summary>
-    internal DataRecord ReadRecord(long pos, long tpos, long end, ReadOnlyMemory<byte> recordBytes)
+    internal DataRecord ReadRecord(IStorageFile file, long pos, long tpos, long end, ReadOnlyMemory<byte> recordBytes)
     {
         DataHeader h;
         long back = 0;
@@ -262,7 +263,7 @@ public sealed partial class FileStorage
         else
         {
             Span<byte> b = stackalloc byte[DataHeader.Size];
-            if (_file.ReadAt(pos, b) < DataHeader.Size)
+            if (file.ReadAt(pos, b) < DataHeader.Size)
             {
                 throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record lies in the committed data", "end of file"));
             }
@@ -271,20 +272,20 @@ public sealed partial class FileStorage
             {
                 throw Corrupt(e);
             }
-            back = h.IsBackPointer ? ReadBackPointer(pos) : 0;
+            back = h.IsBackPointer ? ReadBackPointer(file, pos) : 0;
         }
         Tid? dataTxn = null;
         if (back != 0)
         {
-            dataTxn = ReadDataHeader(back, end, h.Oid).Tid;
+            dataTxn = ReadDataHeader(file, back, end, h.Oid).Tid;
         }
-        return new DataRecord(this, h.Oid, h.Tid, pos, h.Prev, h.Tloc, h.DataLength, h.IsBackPointer ? back : null, dataTxn, end, payload);
+        return new DataRecord(this, file, h.Oid, h.Tid, pos, h.Prev, h.Tloc, h.DataLength, h.IsBackPointer ? back : null, dataTxn, end, payload);
     }
 
     internal ReadOnlyMemory<byte>? ReadRecordData(DataRecord record)
     {
-        DataHeader h = ReadDataHeader(record.Position, record.End, record.Oid);
-        byte[]? data = ReadData(h, record.Position, record.End, out _);
+        DataHeader h = ReadDataHeader(record.File, record.Position, record.End, record.Oid);
+        byte[]? data = ReadData(record.File, h, record.Position, record.End, out _);
         if (data is null)
         {
             return null;

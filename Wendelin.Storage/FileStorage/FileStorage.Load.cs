@@ -1,5 +1,6 @@
 using System.Globalization;
 using Wendelin.Storage.Format;
+using Wendelin.Storage.IO;
 
 namespace Wendelin.Storage.Fs;
 
@@ -10,27 +11,34 @@ public sealed partial class FileStorage
     public LoadResult Load(Oid oid)
     {
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
         Span<byte> first = stackalloc byte[SpeculativeReadSize];
-        DataHeader h = ReadDataHeader(pos, end, oid, first, out int got);
-        byte[] data = ReadData(h, pos, end, out _, first[..got])
+        DataHeader h = ReadDataHeader(file, pos, end, oid, first, out int got);
+        byte[] data = (ReadPayload(file, h, pos, end, out _, null, first[..got]) is { } p ? p.Array : null)
             ?? throw new PosKeyException(oid, "its creation was undone or it was deleted");
         return new LoadResult(data, h.Tid);
     }
 
-    public LoadBeforeResult? LoadBefore(Oid oid, Tid before)
+    public LoadBeforeResult? LoadBefore(Oid oid, Tid before) => LoadBefore(oid, before, null);
+
+    /// <summary>
+    /// <see cref="LoadBefore(Oid, Tid)"/> with the payload read into a buffer from <paramref name="allocate"/> (given
+    /// the payload length, it returns an array at least that long, e.g. from a pool): the result's data is the
+    /// first bytes of it. For readers of large records (array blocks) that copy the data out at once.
+    /// </summary>
+    internal LoadBeforeResult? LoadBefore(Oid oid, Tid before, Func<int, byte[]>? allocate)
     {
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
         Tid? next = null;
         Span<byte> first = stackalloc byte[SpeculativeReadSize];
-        DataHeader h = ReadDataHeader(pos, end, oid, first, out int got);
+        DataHeader h = ReadDataHeader(file, pos, end, oid, first, out int got);
         while (h.Tid >= before)
         {
             next = h.Tid;
@@ -38,34 +46,34 @@ public sealed partial class FileStorage
             {
                 return null; // FS-L3: the object did not exist before `before`
             }
-            (pos, h) = Previous(pos, h, end);
+            (pos, h) = Previous(file, pos, h, end);
             got = 0;
         }
-        byte[] data = ReadData(h, pos, end, out _, first[..got])
-            ?? throw new PosKeyException(oid, string.Create(CultureInfo.InvariantCulture, $"deleted or its creation undone as of {h.Tid}"));
+        ReadOnlyMemory<byte> data = ReadPayload(file, h, pos, end, out _, allocate, first[..got]) is { } p ? p.Array.AsMemory(0, p.Length)
+            : throw new PosKeyException(oid, string.Create(CultureInfo.InvariantCulture, $"deleted or its creation undone as of {h.Tid}"));
         return new LoadBeforeResult(data, h.Tid, next);
     }
 
     public ReadOnlyMemory<byte> LoadSerial(Oid oid, Tid serial)
     {
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
-        DataHeader h = ReadDataHeader(pos, end, oid);
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
         while (true)
         {
             if (h.Tid == serial)
             {
-                return ReadData(h, pos, end, out _)
+                return ReadData(file, h, pos, end, out _)
                     ?? throw new PosKeyException(oid, $"revision {serial} is a deletion");
             }
             if (h.Tid < serial || h.Prev == 0)
             {
                 throw new PosKeyException(oid, $"no revision {serial}");
             }
-            (pos, h) = Previous(pos, h, end);
+            (pos, h) = Previous(file, pos, h, end);
         }
     }
 
@@ -73,12 +81,12 @@ public sealed partial class FileStorage
     public Tid GetTid(Oid oid)
     {
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
-        DataHeader h = ReadDataHeader(pos, end, oid);
-        if (h.IsBackPointer && ReadBackPointer(pos) == 0)
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
+        if (h.IsBackPointer && ReadBackPointer(file, pos) == 0)
         {
             throw new PosKeyException(oid, "its creation was undone or it was deleted");
         }
@@ -94,21 +102,21 @@ public sealed partial class FileStorage
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
         ThrowIfUnusable();
-        if (!TryGetPosition(oid, out long pos, out long end))
+        if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
         {
             throw new PosKeyException(oid);
         }
         var entries = new List<HistoryEntry>();
-        DataHeader h = ReadDataHeader(pos, end, oid);
+        DataHeader h = ReadDataHeader(file, pos, end, oid);
         while (true)
         {
-            TransactionMetadataBytes meta = ReadTransactionMetadata(h.Tloc, pos, h.Tid);
+            TransactionMetadataBytes meta = ReadTransactionMetadata(file, h.Tloc, pos, h.Tid);
             entries.Add(new HistoryEntry(h.Tid, h.Tid.TimeTime, meta.User, meta.Description, meta.Extension, (long)h.DataLength));
             if (entries.Count == size || h.Prev == 0)
             {
                 return entries;
             }
-            (pos, h) = Previous(pos, h, end);
+            (pos, h) = Previous(file, pos, h, end);
         }
     }
 
@@ -172,9 +180,9 @@ public sealed partial class FileStorage
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ThrowIfUnusable();
-        (long end, _) = Snapshot();
+        (long end, _, IStorageFile file) = SnapshotWithFile();
         var result = new List<(Tid, IReadOnlyList<Oid>)>();
-        using var window = new FileWindow(_file, end, 64 << 10);
+        using var window = new FileWindow(file, end, 64 << 10);
         var records = new List<RecordLocation>();
         long pos = end;
         while (result.Count < count && pos > FileHeader.DataStart)
@@ -219,7 +227,8 @@ public sealed partial class FileStorage
     }
 
     /// <summary>Reads and checks the data header at <paramref name="pos"/>, which must hold <paramref name="oid"/>.</summary>
-    internal DataHeader ReadDataHeader(long pos, long end, Oid oid) => ReadDataHeader(pos, end, oid, stackalloc byte[DataHeader.Size], out _);
+    internal DataHeader ReadDataHeader(IStorageFile file, long pos, long end, Oid oid) =>
+        ReadDataHeader(file, pos, end, oid, stackalloc byte[DataHeader.Size], out _);
 
     /// <summary>
     /// Loads read this many bytes at a record's position in one call: the header and, for the small records most
@@ -228,19 +237,20 @@ public sealed partial class FileStorage
     private const int SpeculativeReadSize = 4096;
 
     /// <summary>
-    /// <see cref="ReadDataHeader(long, long, Oid)"/>, reading up to <c>buffer.Length</c> bytes at <paramref name="pos"/>
-    /// (never past the committed end); <paramref name="got"/> of them are in <paramref name="buffer"/>.
+    /// <see cref="ReadDataHeader(IStorageFile, long, long, Oid)"/>, reading up to <c>buffer.Length</c> bytes at
+    /// <paramref name="pos"/> (never past the committed end); <paramref name="got"/> of them are in <paramref name="buffer"/>.
     /// </summary>
-    internal DataHeader ReadDataHeader(long pos, long end, Oid oid, Span<byte> buffer, out int got)
+    internal DataHeader ReadDataHeader(IStorageFile file, long pos, long end, Oid oid, Span<byte> buffer, out int got)
     {
+        Span<byte> b = buffer;
         got = 0;
         if (pos < FileHeader.DataStart + TxnHeader.Size || pos > end - DataHeader.Size
-            || (got = _file.ReadAt(pos, buffer[..(int)Math.Min(buffer.Length, end - pos)])) < DataHeader.Size)
+            || (got = file.ReadAt(pos, b[..(int)Math.Min(b.Length, end - pos)])) < DataHeader.Size)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record lies in the committed data",
                 string.Create(CultureInfo.InvariantCulture, $"position {pos} for {oid}, committed end {end}")));
         }
-        DataHeader h = DataHeader.Parse(buffer);
+        DataHeader h = DataHeader.Parse(b);
         if (h.Check(pos, end, -1, null) is FormatError e)
         {
             throw Corrupt(e);
@@ -253,10 +263,10 @@ public sealed partial class FileStorage
         return h;
     }
 
-    private (long Position, DataHeader Header) Previous(long pos, DataHeader h, long end)
+    private (long Position, DataHeader Header) Previous(IStorageFile file, long pos, DataHeader h, long end)
     {
         long prev = h.Prev; // Check() guaranteed prev < pos
-        DataHeader p = ReadDataHeader(prev, end, h.Oid);
+        DataHeader p = ReadDataHeader(file, prev, end, h.Oid);
         if (p.Tid >= h.Tid)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "prev names an older revision",
@@ -265,10 +275,10 @@ public sealed partial class FileStorage
         return (prev, p);
     }
 
-    private long ReadBackPointer(long pos)
+    private long ReadBackPointer(IStorageFile file, long pos)
     {
         Span<byte> b = stackalloc byte[DataHeader.BackPointerSize];
-        if (_file.ReadAt(pos + DataHeader.Size, b) < b.Length)
+        if (file.ReadAt(pos + DataHeader.Size, b) < b.Length)
         {
             throw Corrupt(new FormatError(RecordKind.BackPointer, pos, "backpointer fits", "file ends inside the backpointer"));
         }
@@ -285,29 +295,32 @@ public sealed partial class FileStorage
     /// in a null backpointer (deletion / creation undone). <paramref name="dataTxn"/> is the tid of the record a
     /// backpointer points to directly (one hop), null for a record with data or a null backpointer.
     /// </summary>
-    internal byte[]? ReadData(DataHeader h, long pos, long end, out Tid? dataTxn) => ReadData(h, pos, end, out dataTxn, default);
+    internal byte[]? ReadData(IStorageFile file, DataHeader h, long pos, long end, out Tid? dataTxn) =>
+        ReadPayload(file, h, pos, end, out dataTxn, null) is { } p ? p.Array : null;
 
-    /// <summary>
-    /// <see cref="ReadData(DataHeader, long, long, out Tid?)"/> where <paramref name="read"/> holds bytes already read
-    /// at <paramref name="pos"/>: a payload inside them is copied instead of read again.
-    /// </summary>
-    internal byte[]? ReadData(DataHeader h, long pos, long end, out Tid? dataTxn, ReadOnlySpan<byte> read)
+    /// <summary><see cref="ReadData"/> into a buffer from <paramref name="allocate"/> when given (its first Length bytes).</summary>
+    /// <remarks><paramref name="read"/> holds bytes already read at <paramref name="pos"/>: a payload inside them is copied, not read again.</remarks>
+    private (byte[] Array, int Length)? ReadPayload(IStorageFile file, DataHeader h, long pos, long end, out Tid? dataTxn, Func<int, byte[]>? allocate,
+        ReadOnlySpan<byte> read = default)
     {
         if (!h.IsBackPointer && (ulong)read.Length >= DataHeader.Size + h.DataLength)
         {
             dataTxn = null;
-            return read.Slice(DataHeader.Size, (int)h.DataLength).ToArray(); // Check() bounded plen by the committed end
+            int n = (int)h.DataLength; // Check() bounded plen by the committed end
+            byte[] copy = allocate?.Invoke(n) ?? GC.AllocateUninitializedArray<byte>(n);
+            read.Slice(DataHeader.Size, n).CopyTo(copy);
+            return (copy, n);
         }
         dataTxn = null;
         bool first = true;
         while (h.IsBackPointer)
         {
-            long back = ReadBackPointer(pos);
+            long back = ReadBackPointer(file, pos);
             if (back == 0)
             {
                 return null;
             }
-            DataHeader target = ReadDataHeader(back, end, h.Oid);
+            DataHeader target = ReadDataHeader(file, back, end, h.Oid);
             if (first)
             {
                 dataTxn = target.Tid;
@@ -321,19 +334,20 @@ public sealed partial class FileStorage
             throw new FileStorageException(string.Create(CultureInfo.InvariantCulture,
                 $"{Name}: record of {h.Oid} at {pos} holds {h.DataLength} bytes, more than one array can hold"));
         }
-        byte[] data = GC.AllocateUninitializedArray<byte>((int)h.DataLength);
-        if (_file.ReadAt(pos + DataHeader.Size, data) < data.Length)
+        int length = (int)h.DataLength;
+        byte[] data = allocate?.Invoke(length) ?? GC.AllocateUninitializedArray<byte>(length);
+        if (file.ReadAt(pos + DataHeader.Size, data.AsSpan(0, length)) < length)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "payload fits", "file ends inside the payload"));
         }
-        return data;
+        return (data, length);
     }
 
     /// <summary>User, description and extension of the transaction at <paramref name="tpos"/>, which must contain <paramref name="recordPos"/>.</summary>
-    private TransactionMetadataBytes ReadTransactionMetadata(long tpos, long recordPos, Tid tid)
+    private TransactionMetadataBytes ReadTransactionMetadata(IStorageFile file, long tpos, long recordPos, Tid tid)
     {
         Span<byte> b = stackalloc byte[TxnHeader.Size];
-        if (tpos < FileHeader.DataStart || tpos > recordPos - TxnHeader.Size || _file.ReadAt(tpos, b) < TxnHeader.Size)
+        if (tpos < FileHeader.DataStart || tpos > recordPos - TxnHeader.Size || file.ReadAt(tpos, b) < TxnHeader.Size)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, recordPos, "tloc names a transaction before the record",
                 string.Create(CultureInfo.InvariantCulture, $"tloc {tpos}")));
@@ -346,7 +360,7 @@ public sealed partial class FileStorage
                 string.Create(CultureInfo.InvariantCulture, $"header tid {th.Tid} tlen {th.Length}, record at {recordPos} with tid {tid}")));
         }
         byte[] meta = new byte[th.HeaderLength - TxnHeader.Size];
-        _file.ReadAt(tpos + TxnHeader.Size, meta);
+        file.ReadAt(tpos + TxnHeader.Size, meta);
         return new TransactionMetadataBytes(
             meta.AsMemory(0, th.UserLength),
             meta.AsMemory(th.UserLength, th.DescriptionLength),

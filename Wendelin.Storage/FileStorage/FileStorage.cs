@@ -43,14 +43,16 @@ public sealed record FileStorageOptions
 public sealed partial class FileStorage : IStorage
 {
     private readonly IStorageFileSystem _fs;
-    private readonly IStorageFile _file;
+    private readonly List<IStorageFile> _retiredFiles = []; // data files replaced by a pack, open until Dispose
     private readonly IDisposable? _lock;
     private readonly FileStorageOptions _options;
     private readonly ReaderWriterLockSlim _state = new(LockRecursionPolicy.SupportsRecursion);
     private readonly SemaphoreSlim _commitGate = new(1, 1);
     private readonly List<string> _openLog = [];
 
-    // Guarded by _state: the published, committed view.
+    // Guarded by _state: the published, committed view. A pack replaces the data file (_file) together with the
+    // index and end; every read takes the file with its snapshot, so it reads the bytes its positions refer to.
+    private IStorageFile _file;
     private FsIndex _index = new();
     private long _end;
     private Tid _lastTid;
@@ -171,6 +173,10 @@ public sealed partial class FileStorage : IStorage
         finally
         {
             _file.Dispose();
+            foreach (IStorageFile retired in _retiredFiles)
+            {
+                retired.Dispose();
+            }
             _lock?.Dispose();
         }
     }
@@ -199,6 +205,35 @@ public sealed partial class FileStorage : IStorage
         try
         {
             return (_end, _lastTid);
+        }
+        finally
+        {
+            _state.ExitReadLock();
+        }
+    }
+
+    /// <summary>The published view (end, last tid) and the data file it describes, read together.</summary>
+    private (long End, Tid LastTid, IStorageFile File) SnapshotWithFile()
+    {
+        _state.EnterReadLock();
+        try
+        {
+            return (_end, _lastTid, _file);
+        }
+        finally
+        {
+            _state.ExitReadLock();
+        }
+    }
+
+    private bool TryGetPosition(Oid oid, out long position, out long end, out IStorageFile file)
+    {
+        _state.EnterReadLock();
+        try
+        {
+            end = _end;
+            file = _file;
+            return _index.TryGet(oid, out position);
         }
         finally
         {

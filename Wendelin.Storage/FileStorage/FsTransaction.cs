@@ -112,6 +112,22 @@ internal sealed class FsTransaction : StorageTransaction
 
     public bool NeedsSpill => BufferedLength >= _spillThreshold;
 
+    /// <summary>
+    /// Copies the bytes of one of this transaction's records at absolute <paramref name="position"/> into
+    /// <paramref name="destination"/> when they are still in the buffer; false when they were spilled (they are then
+    /// in the data file at that position). A record is never split between the two (undo reads its own records).
+    /// </summary>
+    public bool TryReadBuffered(long position, Span<byte> destination)
+    {
+        long offset = position - Position - (Spilled ? BufferedStart : 0);
+        if (offset < 0 || offset + destination.Length > BufferedLength)
+        {
+            return false;
+        }
+        _buffer.AsSpan((int)offset, destination.Length).CopyTo(destination);
+        return true;
+    }
+
     public void ReleaseBuffer()
     {
         byte[] b = _buffer;

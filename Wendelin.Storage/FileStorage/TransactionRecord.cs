@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Wendelin.Storage.Format;
+using Wendelin.Storage.IO;
 
 namespace Wendelin.Storage.Fs;
 
@@ -16,10 +17,11 @@ public sealed class TransactionRecord
     private readonly ReadOnlyMemory<byte>[] _recordBytes;
     private IReadOnlyList<DataRecord>? _records;
 
-    internal TransactionRecord(FileStorage storage, TxnHeader header, long position, ReadOnlyMemory<byte> metadata,
+    internal TransactionRecord(FileStorage storage, IStorageFile file, TxnHeader header, long position, ReadOnlyMemory<byte> metadata,
         long[] recordPositions, ReadOnlyMemory<byte>[] recordBytes, long end)
     {
         _storage = storage;
+        File = file;
         _recordPositions = recordPositions;
         _end = end;
         _recordBytes = recordBytes; // per record: its bytes (header to end) when in memory, else empty
@@ -34,6 +36,9 @@ public sealed class TransactionRecord
     }
 
     public Tid Tid { get; }
+
+    /// <summary>The data file this record was read from (a pack may replace the storage's file meanwhile).</summary>
+    internal IStorageFile File { get; }
 
     public TransactionStatus Status { get; }
 
@@ -79,7 +84,7 @@ public sealed class TransactionRecord
                 var list = new DataRecord[_recordPositions.Length];
                 for (int i = 0; i < list.Length; i++)
                 {
-                    list[i] = _storage.ReadRecord(_recordPositions[i], Position, _end, _recordBytes[i]);
+                    list[i] = _storage.ReadRecord(File, _recordPositions[i], Position, _end, _recordBytes[i]);
                 }
                 _records = r = list;
             }

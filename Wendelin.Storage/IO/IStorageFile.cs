@@ -75,4 +75,20 @@ internal interface IStorageFileSystem
     /// <c>flock</c>, the content set to " PID\n"); <see cref="LockException"/> when another opener holds it.
     /// </summary>
     IDisposable Lock(string lockPath);
+
+    /// <summary>
+    /// Makes the directory's entries durable (fsync of the directory): a rename, creation or deletion in it survives a
+    /// crash once this returns (pack's swap, spec/pack.md PK-S). In memory there is nothing to do.
+    /// </summary>
+    void SyncDirectory(string directory)
+    {
+    }
+
+    /// <summary>
+    /// Gives the file <paramref name="existing"/> a second name <paramref name="link"/> (a hard link: both names reach
+    /// the same bytes), replacing nothing: <paramref name="link"/> must not exist. Pack keeps the old data file as
+    /// <c>NAME.old</c> this way before renaming the packed file over <c>NAME</c>, so no moment lacks a <c>NAME</c>.
+    /// </summary>
+    void HardLink(string existing, string link) =>
+        throw new NotSupportedException($"{GetType().Name} cannot link {existing} to {link}");
 }

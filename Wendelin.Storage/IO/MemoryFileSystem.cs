@@ -95,6 +95,21 @@ internal sealed class MemoryFileSystem : IStorageFileSystem
         }
     }
 
+    public void HardLink(string existing, string link)
+    {
+        lock (_gate)
+        {
+            if (!_files.TryGetValue(existing, out MemoryFileData? data))
+            {
+                throw new FileStorageException($"{existing}: no such file");
+            }
+            if (!_files.TryAdd(link, data))
+            {
+                throw new IOException($"{link}: already exists");
+            }
+        }
+    }
+
     public IDisposable Lock(string lockPath)
     {
         lock (_gate)

@@ -55,6 +55,43 @@ internal sealed class OsFileSystem : IStorageFileSystem
 
     public void Replace(string source, string destination) => File.Move(source, destination, overwrite: true);
 
+    public void SyncDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // NTFS journals its directory changes; there is no directory handle to flush
+        }
+        int fd = OpenFile(directory, OpenReadOnly);
+        if (fd < 0)
+        {
+            throw new IOException($"{directory}: cannot open the directory to make its entries durable (errno {Marshal.GetLastPInvokeError()})");
+        }
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                throw new IOException($"{directory}: fsync of the directory failed (errno {Marshal.GetLastPInvokeError()})");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    public void HardLink(string existing, string link)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            File.Copy(existing, link, overwrite: false);
+            return;
+        }
+        if (Link(existing, link) != 0)
+        {
+            throw new IOException($"cannot link {existing} to {link} (errno {Marshal.GetLastPInvokeError()})");
+        }
+    }
+
     public IDisposable Lock(string lockPath)
     {
         SafeFileHandleLock? held = null;
@@ -95,8 +132,22 @@ internal sealed class OsFileSystem : IStorageFileSystem
     private const int LockNb = 4;
     private const int LockUn = 8;
 
+    private const int OpenReadOnly = 0;
+
     [DllImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static extern int Flock(int fd, int operation);
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int OpenFile([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int Fsync(int fd);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
+
+    [DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    private static extern int Link([MarshalAs(UnmanagedType.LPUTF8Str)] string existing, [MarshalAs(UnmanagedType.LPUTF8Str)] string link);
 
     private sealed class SafeFileHandleLock(Microsoft.Win32.SafeHandles.SafeFileHandle handle) : IDisposable
     {

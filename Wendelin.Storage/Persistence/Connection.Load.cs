@@ -102,6 +102,22 @@ public sealed partial class Connection
 
     internal void Touch(Persistent obj) => _cache.Touch(obj);
 
+    /// <summary>
+    /// For a caller about to replace the whole state of the ghost <paramref name="obj"/> (array block objects): marks
+    /// it up to date at <paramref name="serial"/> — the revision the caller knows is current in this connection's
+    /// snapshot — without loading the record it would overwrite anyway. The caller then changes it.
+    /// </summary>
+    internal void AdoptGhostAt(Persistent obj, Tid serial)
+    {
+        if (!ReferenceEquals(obj._jar, this) || obj._state != PersistentState.Ghost)
+        {
+            return;
+        }
+        obj._serial = serial;
+        obj._state = PersistentState.UpToDate;
+        _cache.Activated(obj);
+    }
+
     /// <summary>Drops an object's state: it becomes a ghost.</summary>
     internal void Ghostify(Persistent obj)
     {

@@ -25,6 +25,7 @@ public sealed partial class Connection : IDataManager, ISynchronizer, IDisposabl
     private readonly Dictionary<Oid, Persistent> _added = [];
     private readonly OrderedDictionary<Oid, Tid> _readCurrent = [];
     private Transaction? _joinedTo;
+    private readonly List<ISynchronizer> _followers = [];
 
     // invalidations queued by other connections' commits (guarded by the database lock)
     internal HashSet<Oid> _pendingInvalidations = [];
@@ -192,9 +193,47 @@ public sealed partial class Connection : IDataManager, ISynchronizer, IDisposabl
             throw new InvalidOperationException("cannot close a connection that takes part in a transaction: commit or abort first");
         }
         _tm.UnregisterSynchronizer(this);
+        foreach (ISynchronizer f in _followers)
+        {
+            _tm.UnregisterSynchronizer(f);
+        }
         _open = false;
+        Closing?.Invoke(this);
         _db.Release(this);
     }
+
+    // ---- followers: helpers that live with the connection (wendelin's on-open/on-close hooks, WC §1.3) ----
+
+    /// <summary>
+    /// Registers <paramref name="synchronizer"/> with whatever transaction manager this connection is opened with,
+    /// now and at every reopen from the pool, always after the connection itself (so it hears a boundary after
+    /// the connection moved its snapshot). Array file handles use it to join commits and to drop aborted pages.
+    /// </summary>
+    internal void Follow(ISynchronizer synchronizer)
+    {
+        if (_followers.Contains(synchronizer))
+        {
+            return;
+        }
+        _followers.Add(synchronizer);
+        if (_open)
+        {
+            _tm.RegisterSynchronizer(synchronizer);
+        }
+    }
+
+    /// <summary>Undoes <see cref="Follow"/>.</summary>
+    internal void Unfollow(ISynchronizer synchronizer)
+    {
+        _followers.Remove(synchronizer);
+        _tm.UnregisterSynchronizer(synchronizer);
+    }
+
+    /// <summary>Raised when the connection is returned to the pool (<see cref="Dispose"/>), before it is pooled.</summary>
+    internal event Action<Connection>? Closing;
+
+    /// <summary>Raised when the connection is closed for good (dropped from a full pool, historical, or the database disposed).</summary>
+    internal event Action<Connection>? ClosedForGood;
 
     public override string ToString() => $"<Connection to {_storage.Name}{(_at is { } at ? $" at {at}" : "")}>";
 
@@ -206,10 +245,15 @@ public sealed partial class Connection : IDataManager, ISynchronizer, IDisposabl
         _open = true;
         tm.RegisterSynchronizer(this);
         Sync();
+        foreach (ISynchronizer f in _followers)
+        {
+            tm.RegisterSynchronizer(f);
+        }
     }
 
     internal void CloseForGood()
     {
+        ClosedForGood?.Invoke(this);
         foreach (Persistent obj in _cache.LiveObjects())
         {
             if (obj._state is PersistentState.UpToDate)

@@ -23,7 +23,7 @@ public sealed record DatabaseOptions
 /// <see cref="PersistentMapping"/> at oid 0 in a transaction described <c>initial database creation</c>, as ZODB
 /// does.
 /// </summary>
-public sealed class Database : IDisposable
+public sealed partial class Database : IDisposable
 {
     private readonly Lock _lock = new();
     private readonly DatabaseOptions _options;

@@ -11,6 +11,7 @@ internal static class Program
         ["pickle"] = PickleTarget.Run,
         ["filestorage"] = FileStorageTarget.Run,
         ["objects"] = ObjectsTarget.Run,
+        ["verify"] = VerifyTarget.Run,
     };
 
     public static int Main(string[] args)

@@ -12,7 +12,7 @@ internal static unsafe partial class Libc
     public const int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000;
     public const int MFD_CLOEXEC = 0x0001;
     public const int FALLOC_FL_KEEP_SIZE = 0x01, FALLOC_FL_PUNCH_HOLE = 0x02;
-    public const int MADV_DONTFORK = 10, MADV_POPULATE_READ = 22, MADV_POPULATE_WRITE = 23;
+    public const int MADV_DONTFORK = 10, MADV_HUGEPAGE = 14, MADV_POPULATE_READ = 22, MADV_POPULATE_WRITE = 23;
     public const int O_RDONLY = 0, O_CLOEXEC = 0x80000, O_NONBLOCK = 0x800;
     public const int EINTR = 4, EAGAIN = 11, ENOMEM = 12, EINVAL = 22, ENOSYS = 38, EPERM = 1;
 
@@ -35,6 +35,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
     public static partial int Madvise(nint addr, nuint length, int advice);
+
+    [LibraryImport("libc", EntryPoint = "mincore", SetLastError = true)]
+    public static partial int Mincore(nint addr, nuint length, byte* vec);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);

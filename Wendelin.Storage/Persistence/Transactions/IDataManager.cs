@@ -64,3 +64,13 @@ public interface ISynchronizer
     /// <summary>When <see cref="TransactionManager.Begin"/> starts a transaction explicitly.</summary>
     void NewTransaction(Transaction transaction);
 }
+
+/// <summary>
+/// A synchronizer that must take part in every savepoint (array file handles: their page changes are not
+/// registered anywhere until they join, so they join when a savepoint is taken, spec/objects.md OB-23).
+/// </summary>
+internal interface ISavepointListener
+{
+    /// <summary>Called by <see cref="Transaction.Savepoint"/> before the participants are asked; may join the transaction.</summary>
+    void BeforeSavepoint(Transaction transaction);
+}

@@ -147,6 +147,10 @@ public sealed partial class Transaction
         {
             throw new InvalidOperationException($"cannot take a savepoint of a transaction that is {Status}");
         }
+        foreach (ISynchronizer s in _manager.Synchronizers())
+        {
+            (s as ISavepointListener)?.BeforeSavepoint(this);
+        }
         var parts = new List<(IDataManager, IDataManagerSavepoint?)>(_resources.Count);
         foreach (IDataManager dm in _resources)
         {

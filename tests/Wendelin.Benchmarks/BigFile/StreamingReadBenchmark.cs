@@ -8,13 +8,14 @@ using Wendelin.TestSupport;
 namespace Wendelin.Benchmarks.BigFile;
 
 /// <summary>
-/// Streaming sum of a large OS-file BigFile read through a windowed view with read-ahead (spec/bigfile.md BF-6,
-/// BF-11), against a raw RandomAccess read + the same sum of the same file in the same run, warm and cold: the
-/// paging cost ratio that array workloads 1, 2 and 7 inherit.
+/// Streaming sum of a large OS-file BigFile read by FileHandle.Scan (no views, spec/bigfile.md BF-50; leasing the
+/// OS file's pages, BF-53, and through a plain IBlockFile that loads into the scan's ring) and through a windowed
+/// view with read-ahead (BF-6, BF-11), against a raw RandomAccess read + the same sum of the same file, runs
+/// interleaved, warm and cold: the paging cost ratio that array workloads 1, 2 and 7 inherit.
 /// </summary>
 internal static class StreamingReadBenchmark
 {
-    [Benchmark("bigfile-stream", "streaming float64 sum of an OS-file BigFile through a view vs raw RandomAccess read + sum, warm and cold (--gib, --budget-mib, --window-mib)")]
+    [Benchmark("bigfile-stream", "streaming float64 sum of an OS-file BigFile by FileHandle.Scan and through a view vs raw RandomAccess read + sum, interleaved, warm and cold (--gib, --budget-mib, --window-mib)")]
     public static int Run(BenchArgs args)
     {
         long size = args.Long("gib", 4) << 30;
@@ -43,19 +44,43 @@ internal static class StreamingReadBenchmark
             using var steady = new FileHandle(steadyFile, new FileHandleOptions { RamBudget = budget });
             PagedSum(steady, size, window);
             Array.Clear(Prof);
-            Samples paged = h.Measure($"{mode}: view + prefetch + sum", () =>
-            {
-                got = PagedSum(steady, size, window);
-                stats = steady.GetStatistics();
-            }, setup);
+            double scanned = 0;
+            Samples[] m = h.MeasureInterleaved(
+            [
+                ($"{mode}: FileHandle.Scan + sum (fresh handle)", () =>
+                {
+                    using var file = new OsBlockFile(path, bs, writable: false);
+                    using var handle = new FileHandle(file, new FileHandleOptions { RamBudget = budget });
+                    scanned = ScanSum(handle, size);
+                }),
+                ($"{mode}: RandomAccess.Read + sum", () => RawSum(path, window)),
+                ($"{mode}: FileHandle.Scan + sum, plain IBlockFile (ring)", () =>
+                {
+                    using var file = new OsBlockFile(path, bs, writable: false);
+                    using var handle = new FileHandle(new PlainBlockFile(file), new FileHandleOptions { RamBudget = budget });
+                    ScanSum(handle, size);
+                }),
+                ($"{mode}: view + prefetch + sum", () =>
+                {
+                    got = PagedSum(steady, size, window);
+                    stats = steady.GetStatistics();
+                }),
+                ($"{mode}: same with a fresh handle", () =>
+                {
+                    using var file = new OsBlockFile(path, bs, writable: false);
+                    using var handle = new FileHandle(file, new FileHandleOptions { RamBudget = budget });
+                    PagedSum(handle, size, window);
+                }),
+            ], setup);
+            Samples scan = m[0], raw = m[1], scanCopy = m[2], paged = m[3], fresh = m[4];
             long[] prof = (long[])Prof.Clone();
-            Samples fresh = h.Measure($"{mode}: same with a fresh handle", () =>
+            if (Math.Abs(scanned - expected) > Math.Abs(expected) * 1e-9)
             {
-                using var file = new OsBlockFile(path, bs, writable: false);
-                using var handle = new FileHandle(file, new FileHandleOptions { RamBudget = budget });
-                PagedSum(handle, size, window);
-            }, setup);
-            Samples raw = h.Measure($"{mode}: RandomAccess.Read + sum", () => RawSum(path, window), setup);
+                Console.Error.WriteLine($"scan sum mismatch: {scanned} vs {expected}");
+                return 1;
+            }
+            Harness.Report(scan, raw, size, "B");
+            Harness.Report(scanCopy, raw, size, "B");
             if (Math.Abs(got - expected) > Math.Abs(expected) * 1e-9)
             {
                 Console.Error.WriteLine($"sum mismatch: {got} vs {expected}");
@@ -63,7 +88,7 @@ internal static class StreamingReadBenchmark
             }
             Harness.Report(paged, raw, size, "B");
             Harness.Report(fresh, raw, size, "B");
-            Console.WriteLine($"  steady-state runs, ms: acquire (waiting for loads) {prof[0] * 1000 / System.Diagnostics.Stopwatch.Frequency}, sum {prof[1] * 1000 / System.Diagnostics.Stopwatch.Frequency}, release {prof[2] * 1000 / System.Diagnostics.Stopwatch.Frequency}");
+            Console.WriteLine($"  steady-state view runs, ms: acquire (waiting for loads) {prof[0] * 1000 / System.Diagnostics.Stopwatch.Frequency}, sum {prof[1] * 1000 / System.Diagnostics.Stopwatch.Frequency}, release {prof[2] * 1000 / System.Diagnostics.Stopwatch.Frequency}");
             Array.Clear(Prof);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  steady handle after all runs: loads {stats.Loads} (prefetched {stats.Prefetched}), evictions {stats.Evictions}, cache memory {stats.CacheMemoryBytes >> 20} MiB, budget {budget >> 20} MiB"));
@@ -90,6 +115,17 @@ internal static class StreamingReadBenchmark
             w.Dispose();
             long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
             Prof[0] += t1 - t0; Prof[1] += t2 - t1; Prof[2] += t3 - t2;
+        }
+        return sum;
+    }
+
+    private static double ScanSum(FileHandle handle, long size)
+    {
+        double sum = 0;
+        using BlockScan scan = handle.Scan(0, size);
+        while (scan.MoveNext())
+        {
+            sum += TensorPrimitives.Sum(MemoryMarshal.Cast<byte, double>(scan.Current));
         }
         return sum;
     }

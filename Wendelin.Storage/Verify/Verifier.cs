@@ -1,0 +1,77 @@
+using Wendelin.Storage.IO;
+
+namespace Wendelin.Storage.Verify;
+
+/// <summary>
+/// Verification of a FileStorage data file (spec/verify.md): every check of ZODB's fstest and fsrefs, ours on
+/// pointers and backpointers, BTree invariants and ZBigFile consistency, as a stream of findings. It reads the file
+/// only (no lock, nothing written: a file open for writing elsewhere can be verified), never stops at the first
+/// problem, reports progress and honours cancellation (<see cref="OperationCanceledException"/>).
+/// </summary>
+public sealed class Verifier
+{
+    private readonly Func<IStorageFile> _open;
+
+    /// <summary>A verifier of the data file at <paramref name="path"/> (opened when <see cref="Run"/> starts).</summary>
+    public Verifier(string path, VerifyOptions? options = null)
+        : this(() => OsFileSystem.Instance.Open(Path.GetFullPath(path), StorageFileMode.ReadOnly), options)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+    }
+
+    internal Verifier(Func<IStorageFile> open, VerifyOptions? options = null)
+    {
+        _open = open;
+        Options = options ?? new VerifyOptions();
+    }
+
+    public VerifyOptions Options { get; }
+
+    /// <summary>Counts of what was read and found; complete when the stream of <see cref="Run"/> has ended.</summary>
+    public VerifyStats Stats { get; private set; } = new();
+
+    /// <summary>
+    /// The findings, lazily: pass 1 (structure) streams as it scans; pass 2 (objects) follows. Opening the file can
+    /// fail with <see cref="FileStorageException"/> (no such file, a directory, permission).
+    /// </summary>
+    public IEnumerable<Finding> Run(IProgress<VerifyProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        Stats = new VerifyStats();
+        return Iterate(progress, cancellationToken);
+    }
+
+    private IEnumerable<Finding> Iterate(IProgress<VerifyProgress>? progress, CancellationToken cancel)
+    {
+        using IStorageFile file = _open();
+        VerifyStats stats = Stats;
+        stats.FileSize = file.Length;
+        var structure = new StructureScan(file, stats, progress, cancel);
+        foreach (Finding f in structure.Run())
+        {
+            stats.Count(f);
+            yield return f;
+        }
+        if (!Options.Objects || !structure.HasData)
+        {
+            yield break;
+        }
+        var objects = new ObjectScan(file, structure.Index, stats, progress, cancel);
+        foreach (Finding f in objects.Run())
+        {
+            stats.Count(f);
+            yield return f;
+        }
+        cancel.ThrowIfCancellationRequested();
+        var trees = new BTreeCheck(objects.Objects);
+        foreach (Finding f in trees.Run())
+        {
+            stats.Count(f);
+            yield return f;
+        }
+        foreach (Finding f in new ZBigFileCheck(objects.Objects, trees).Run())
+        {
+            stats.Count(f);
+            yield return f;
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using Spectre.Console;
+using Wendelin.TestSupport;
+
+namespace Wendelin.Tools.Tests;
+
+[CollectionDefinition("progress", DisableParallelization = true)]
+public sealed class ProgressCollection;
+
+/// <summary>The shared progress helper: bars on a terminal, plain lines when redirected (it holds static test seams).</summary>
+[Collection("progress")]
+public sealed class ProgressTests
+{
+    [Fact]
+    public void Redirected_output_gets_plain_progress_lines_per_phase_and_tenth()
+    {
+        TimeSpan saved = ToolProgress.PlainDelay;
+        ToolProgress.PlainDelay = TimeSpan.Zero;
+        try
+        {
+            (int code, _, string error) = OperatorCommandTests.Run("verify", Fixtures.Path("zbigarray-zblk1.fs"));
+            Assert.Equal(0, code);
+            string[] lines = error.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n');
+            Assert.Contains("verify: structure 0%", lines);
+            Assert.Contains("verify: structure 100%", lines);
+            Assert.Contains("verify: objects 50%", lines);
+            Assert.Contains("verify: objects 100%", lines);
+        }
+        finally
+        {
+            ToolProgress.PlainDelay = saved;
+        }
+        Assert.Equal("", OperatorCommandTests.Run("verify", Fixtures.Path("zbigarray-zblk1.fs")).Error); // quick runs stay quiet
+    }
+
+    [Fact]
+    public void A_terminal_gets_progress_bars()
+    {
+        var screen = new StringWriter();
+        ToolProgress.TerminalOverride = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Yes,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.Yes,
+            Out = new AnsiConsoleOutput(screen),
+        });
+        try
+        {
+            using var dir = new TempDirectory("progress");
+            string path = Fixtures.CopyTo("basic.fs", dir);
+            (int code, string output, string error) = OperatorCommandTests.Run("pack", path, "--before", "040d3e5304dad522");
+            Assert.Equal(0, code);
+            Assert.Equal("", error);
+            Assert.Contains("packed at", output, StringComparison.Ordinal);
+            string bars = screen.ToString();
+            Assert.Contains("pack: scan", bars, StringComparison.Ordinal);
+            Assert.Contains("pack: copy later transactions", bars, StringComparison.Ordinal);
+            Assert.Contains("100%", bars, StringComparison.Ordinal);
+        }
+        finally
+        {
+            ToolProgress.TerminalOverride = null;
+        }
+    }
+}
