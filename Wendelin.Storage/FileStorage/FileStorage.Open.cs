@@ -162,7 +162,7 @@ public sealed partial class FileStorage
                     index.SetMany(pending);
                     pendingCount = 0;
                 }
-                pending[pendingCount++] = new IndexEntry(r.Oid.Value, r.Position, h.Tid.Value);
+                pending[pendingCount++] = new IndexEntry(r.Oid.Value, r.Position);
             }
             records.Clear();
             last = h.Tid;

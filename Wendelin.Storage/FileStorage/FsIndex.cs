@@ -3,14 +3,21 @@ namespace Wendelin.Storage.Fs;
 /// <summary>
 /// The in-memory index (spec/filestorage.md FS-I1): every oid with a committed record → the position (and tid) of its
 /// most recent committed data record (which may be a backpointer or a deletion). Two layers: the entries loaded from
-/// <c>NAME.index</c>, kept packed as the file holds them (<see cref="PackedIndex"/>, no serials), and a hash table
-/// (<see cref="OidTable"/>) for everything set since, which shadows them. Not thread-safe for writers: the storage
-/// guards it with its state lock; only the committer and the opening scan write it. Readers may run concurrently.
+/// <c>NAME.index</c>, kept packed as the file holds them (<see cref="PackedIndex"/>), and a hash table
+/// (<see cref="OidTable"/>) for everything set since, which shadows them. Serials are kept only where a commit (or a
+/// pack) gave them, in a second table: the opening scan and a loaded index leave them unknown, so the table a scan
+/// fills has 16-byte slots, and a store of such an object reads its record's tid once (FS-C3). Not thread-safe for
+/// writers: the storage guards it with its state lock; only the committer and the opening scan write it. Readers may
+/// run concurrently.
 /// </summary>
 internal sealed class FsIndex
 {
     private readonly PackedIndex? _loaded;
     private readonly OidTable _table;
+    private OidTable? _serials;
+
+    /// <summary>A serial slot whose record changed without a known tid (0 means an empty slot).</summary>
+    private const ulong UnknownSerial = ulong.MaxValue;
     private (ulong[] Oids, long[] Positions)? _sorted; // dropped at every change
     private ulong[]? _sortedOids; // dropped when an oid is added
 
@@ -35,25 +42,42 @@ internal sealed class FsIndex
     /// <summary>The position and, when known, the serial (the tid of the record there; <see cref="Tid.Zero"/> when unknown).</summary>
     public bool TryGet(Oid oid, out long position, out Tid serial)
     {
-        if (_table.TryGet(oid.Value, out position, out ulong s))
+        serial = Tid.Zero;
+        if (_table.TryGet(oid.Value, out ulong p))
         {
-            serial = new Tid(s);
+            position = (long)p;
+            if (_serials is not null && _serials.TryGet(oid.Value, out ulong s) && s != UnknownSerial)
+            {
+                serial = new Tid(s);
+            }
             return true;
         }
-        serial = Tid.Zero;
+        position = 0;
         return _loaded is not null && _loaded.TryGet(oid.Value, out position);
     }
 
     /// <summary>Sets the position of <paramref name="oid"/>'s current record; the serial is the record's tid when known.</summary>
     public void Set(Oid oid, long position, Tid serial = default)
     {
-        bool added = _table.Set(oid.Value, position, serial.Value);
+        if (position <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(position), position, "a record position is positive");
+        }
+        bool added = _table.Set(oid.Value, (ulong)position);
+        if (serial != Tid.Zero)
+        {
+            (_serials ??= new OidTable()).Set(oid.Value, serial.Value);
+        }
+        else if (_serials is not null && _serials.Contains(oid.Value))
+        {
+            _serials.Set(oid.Value, UnknownSerial);
+        }
         Changed(oid.Value, added);
     }
 
     /// <summary>
-    /// Sets many entries in order, as <see cref="Set"/> one by one would (the opening scan hands over thousands of
-    /// records at a time so that their cache misses overlap).
+    /// Sets many entries in order, as <see cref="Set"/> one by one would with unknown serials (the opening scan hands
+    /// over hundreds of records at a time so that their cache misses overlap).
     /// </summary>
     public void SetMany(ReadOnlySpan<IndexEntry> entries)
     {
@@ -61,6 +85,10 @@ internal sealed class FsIndex
         _table.SetMany(entries, added);
         for (int i = 0; i < entries.Length; i++)
         {
+            if (_serials is not null && _serials.Contains(entries[i].Oid))
+            {
+                _serials.Set(entries[i].Oid, UnknownSerial);
+            }
             Changed(entries[i].Oid, added[i]);
         }
     }

@@ -1,10 +1,10 @@
 namespace Wendelin.Storage.Fs;
 
 /// <summary>
-/// The mutable part of <see cref="FsIndex"/>: an open-addressing hash table oid → (position, serial) with linear
-/// probing over one array of 24-byte slots, so a lookup costs one cache miss where a
-/// <see cref="Dictionary{TKey, TValue}"/> costs two (bucket, then entry). Position 0 marks an empty slot (no record
-/// lies before byte 27). Oids are hashed in groups of 8 consecutive values, so the dense oids ZODB allocates land in
+/// The mutable part of <see cref="FsIndex"/>: an open-addressing hash table oid → a non-zero 64-bit value (a record
+/// position, or a serial) with linear probing over one array of 16-byte slots, so a lookup costs one cache miss where a
+/// <see cref="Dictionary{TKey, TValue}"/> costs two (bucket, then entry), and a table of a million oids touches 16 MiB.
+/// Value 0 marks an empty slot (no record lies before byte 27, no transaction has tid 0). Oids are hashed in groups of 8 consecutive values, so the dense oids ZODB allocates land in
 /// neighbouring slots; a group's home is the top bits of a multiplicative hash, so growing keeps the slot order and
 /// rehashing walks both tables front to back. Insert-only (the index never forgets an oid); not thread-safe.
 /// </summary>
@@ -31,41 +31,41 @@ internal sealed class OidTable
 
     public int Count { get; private set; }
 
-    /// <summary>The position and serial stored for <paramref name="oid"/>.</summary>
-    public bool TryGet(ulong oid, out long position, out ulong serial)
+    /// <summary>The value stored for <paramref name="oid"/>.</summary>
+    public bool TryGet(ulong oid, out ulong value)
     {
         Slot[] slots = _slots;
         int mask = slots.Length - 1;
         for (int i = Home(oid); ; i = (i + 1) & mask)
         {
             ref Slot s = ref slots[i];
-            if (s.Position == 0)
+            if (s.Value == 0)
             {
-                position = 0;
-                serial = 0;
+                value = 0;
                 return false;
             }
             if (s.Oid == oid)
             {
-                position = s.Position;
-                serial = s.Serial;
+                value = s.Value;
                 return true;
             }
         }
     }
 
-    /// <summary>Sets the entry of <paramref name="oid"/> (<paramref name="position"/> &gt; 0); true when the oid is new.</summary>
-    public bool Set(ulong oid, long position, ulong serial)
+    public bool Contains(ulong oid) => TryGet(oid, out _);
+
+    /// <summary>Sets the value of <paramref name="oid"/> (not 0); true when the oid is new.</summary>
+    public bool Set(ulong oid, ulong value)
     {
-        if (position <= 0)
+        if (value == 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(position), position, "a record position is positive");
+            throw new ArgumentOutOfRangeException(nameof(value), value, "0 marks an empty slot");
         }
         if (Count >= _growAt)
         {
             Grow(_slots.Length * 2);
         }
-        return Insert(_slots, oid, position, serial);
+        return Insert(_slots, oid, value);
     }
 
     /// <summary>
@@ -80,10 +80,10 @@ internal sealed class OidTable
             Grow(_slots.Length * 2);
         }
         Slot[] slots = _slots;
-        long touch = 0;
+        ulong touch = 0;
         foreach (IndexEntry e in entries)
         {
-            touch += slots[Home(e.Oid)].Position;
+            touch += slots[Home(e.Oid)].Value;
         }
         _touch = touch;
         for (int i = 0; i < entries.Length; i++)
@@ -93,45 +93,43 @@ internal sealed class OidTable
             {
                 throw new ArgumentOutOfRangeException(nameof(entries), e.Position, "a record position is positive");
             }
-            added[i] = Insert(slots, e.Oid, e.Position, e.Serial);
+            added[i] = Insert(slots, e.Oid, (ulong)e.Position);
         }
     }
 
     /// <summary>Copies the entries (in slot order) into the spans, which hold at least <see cref="Count"/> items.</summary>
-    public void CopyTo(Span<ulong> oids, Span<long> positions)
+    public void CopyTo(Span<ulong> oids, Span<long> values)
     {
         int n = 0;
         foreach (Slot s in _slots)
         {
-            if (s.Position != 0)
+            if (s.Value != 0)
             {
                 oids[n] = s.Oid;
-                positions[n] = s.Position;
+                values[n] = (long)s.Value;
                 n++;
             }
         }
     }
 
-    private long _touch; // keeps the prefetching loads of SetMany from being optimised away
+    private ulong _touch; // keeps the prefetching loads of SetMany from being optimised away
 
-    private bool Insert(Slot[] slots, ulong oid, long position, ulong serial)
+    private bool Insert(Slot[] slots, ulong oid, ulong value)
     {
         int mask = slots.Length - 1;
         for (int i = Home(oid); ; i = (i + 1) & mask)
         {
             ref Slot s = ref slots[i];
-            if (s.Position == 0)
+            if (s.Value == 0)
             {
                 s.Oid = oid;
-                s.Serial = serial;
-                s.Position = position;
+                s.Value = value;
                 Count++;
                 return true;
             }
             if (s.Oid == oid)
             {
-                s.Position = position;
-                s.Serial = serial;
+                s.Value = value;
                 return false;
             }
         }
@@ -159,9 +157,9 @@ internal sealed class OidTable
         Count = 0;
         foreach (Slot s in old)
         {
-            if (s.Position != 0)
+            if (s.Value != 0)
             {
-                Insert(slots, s.Oid, s.Position, s.Serial);
+                Insert(slots, s.Oid, s.Value);
             }
         }
         _slots = slots;
@@ -170,10 +168,9 @@ internal sealed class OidTable
     private struct Slot
     {
         public ulong Oid;
-        public long Position;
-        public ulong Serial;
+        public ulong Value;
     }
 }
 
-/// <summary>One index entry: an oid, the position of its current record and that record's tid (0 when unknown).</summary>
-internal readonly record struct IndexEntry(ulong Oid, long Position, ulong Serial);
+/// <summary>One index entry: an oid and the position of its current record.</summary>
+internal readonly record struct IndexEntry(ulong Oid, long Position);

@@ -29,16 +29,15 @@ public sealed class IndexStructureTests(ITestOutputHelper output)
         for (int pattern = 0; pattern < 5; pattern++)
         {
             var table = new OidTable(rng.Next(0, 100));
-            var model = new Dictionary<ulong, (long, ulong)>();
+            var model = new Dictionary<ulong, ulong>();
             var batch = new List<IndexEntry>();
             for (int i = 0; i < 30_000; i++)
             {
                 ulong oid = NextOid(rng, pattern, i);
                 long pos = rng.NextInt64(27, long.MaxValue);
-                ulong serial = (ulong)rng.NextInt64();
                 if (rng.Next(3) == 0)
                 {
-                    batch.Add(new IndexEntry(oid, pos, serial));
+                    batch.Add(new IndexEntry(oid, pos));
                     if (batch.Count >= rng.Next(1, 700))
                     {
                         bool[] added = new bool[batch.Count];
@@ -46,42 +45,66 @@ public sealed class IndexStructureTests(ITestOutputHelper output)
                         for (int k = 0; k < batch.Count; k++)
                         {
                             Assert.Equal(!model.ContainsKey(batch[k].Oid), added[k]);
-                            model[batch[k].Oid] = (batch[k].Position, batch[k].Serial);
+                            model[batch[k].Oid] = (ulong)batch[k].Position;
                         }
                         batch.Clear();
                     }
                 }
                 else
                 {
-                    Assert.Equal(!model.ContainsKey(oid), table.Set(oid, pos, serial));
-                    model[oid] = (pos, serial);
+                    Assert.Equal(!model.ContainsKey(oid), table.Set(oid, (ulong)pos));
+                    model[oid] = (ulong)pos;
                 }
                 if (i % 97 == 0)
                 {
                     ulong probe = rng.Next(2) == 0 ? NextOid(rng, pattern, i) : oid;
-                    Assert.Equal(model.TryGetValue(probe, out var want), table.TryGet(probe, out long p, out ulong s));
-                    Assert.Equal(want, (p, s));
+                    Assert.Equal(model.TryGetValue(probe, out ulong want), table.TryGet(probe, out ulong got));
+                    Assert.Equal(want, got);
                 }
             }
             Assert.Equal(model.Count, table.Count);
-            foreach ((ulong oid, (long pos, ulong serial)) in model)
+            foreach ((ulong oid, ulong value) in model)
             {
-                Assert.True(table.TryGet(oid, out long p, out ulong s));
-                Assert.Equal((pos, serial), (p, s));
+                Assert.True(table.TryGet(oid, out ulong v));
+                Assert.Equal(value, v);
             }
             ulong[] oids = new ulong[table.Count];
-            long[] positions = new long[table.Count];
-            table.CopyTo(oids, positions);
+            long[] values = new long[table.Count];
+            table.CopyTo(oids, values);
             Assert.Equal(model.Keys.Order(), oids.Order());
         }
     }
 
     [Fact]
-    public void Hash_table_refuses_position_zero_which_marks_empty_slots()
+    public void Hash_table_refuses_the_empty_slot_marker_and_index_refuses_position_zero()
     {
         var table = new OidTable();
-        Assert.Throws<ArgumentOutOfRangeException>(() => table.Set(1, 0, 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => table.SetMany([new IndexEntry(1, -5, 0)], new bool[1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => table.Set(1, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => table.SetMany([new IndexEntry(1, -5)], new bool[1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FsIndex().Set(new Oid(1), 0));
+    }
+
+    [Fact]
+    public void Serials_are_known_only_as_long_as_the_position_they_came_with() // FS-C3
+    {
+        var index = new FsIndex();
+        index.Set(new Oid(1), 100, new Tid(5));
+        index.Set(new Oid(2), 200, new Tid(6));
+        index.SetMany([new IndexEntry(3, 300)]);
+        Assert.True(index.TryGet(new Oid(1), out long p, out Tid s));
+        Assert.Equal((100L, new Tid(5)), (p, s));
+        Assert.True(index.TryGet(new Oid(3), out p, out s));
+        Assert.Equal((300L, Tid.Zero), (p, s)); // a scanned record: serial unknown
+        index.Set(new Oid(1), 150); // moved without a tid: the old serial must not be reported
+        Assert.True(index.TryGet(new Oid(1), out p, out s));
+        Assert.Equal((150L, Tid.Zero), (p, s));
+        index.SetMany([new IndexEntry(2, 250)]);
+        Assert.True(index.TryGet(new Oid(2), out p, out s));
+        Assert.Equal((250L, Tid.Zero), (p, s));
+        index.Set(new Oid(2), 260, new Tid(9));
+        Assert.True(index.TryGet(new Oid(2), out p, out s));
+        Assert.Equal((260L, new Tid(9)), (p, s));
+        Assert.Equal(3, index.Count);
     }
 
     /// <summary>The (prefix, bucket) pairs of NAME.index for sorted entries, as FS-I2 lays them out.</summary>
