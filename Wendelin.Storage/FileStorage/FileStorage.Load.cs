@@ -313,6 +313,10 @@ public sealed partial class FileStorage
         }
         dataTxn = null;
         bool first = true;
+        if (h.IsBackPointer)
+        {
+            read = default; // the bytes read were at the backpointer's record, not at the payload's
+        }
         while (h.IsBackPointer)
         {
             long back = ReadBackPointer(file, pos);
@@ -336,7 +340,13 @@ public sealed partial class FileStorage
         }
         int length = (int)h.DataLength;
         byte[] data = allocate?.Invoke(length) ?? GC.AllocateUninitializedArray<byte>(length);
-        if (file.ReadAt(pos + DataHeader.Size, data.AsSpan(0, length)) < length)
+        // The start of the payload may already be in the bytes read with the header: only the rest is read.
+        int have = Math.Clamp(read.Length - DataHeader.Size, 0, length);
+        if (have > 0)
+        {
+            read.Slice(DataHeader.Size, have).CopyTo(data);
+        }
+        if (have < length && file.ReadAt(pos + DataHeader.Size + have, data.AsSpan(have, length - have)) < length - have)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "payload fits", "file ends inside the payload"));
         }
