@@ -62,9 +62,15 @@ internal static class ToolSupport
         {
             throw new ToolException($"{path}: no such file", "check the path");
         }
-        if (new FileInfo(path).Length == 0)
+        long length = new FileInfo(path).Length;
+        if (length == 0)
         {
             throw new ToolException($"{path}: is empty (0 bytes), not a FileStorage data file", "a data file starts with FS30 or FS21");
+        }
+        if (length < 4)
+        {
+            throw new ToolException($"{path}: is truncated: {length} bytes, shorter than the 4-byte header of a FileStorage data file",
+                "a data file starts with FS30 or FS21; restore it from a copy");
         }
     }
 

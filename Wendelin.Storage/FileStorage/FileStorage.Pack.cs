@@ -183,7 +183,10 @@ public sealed partial class FileStorage
             {
                 _commitGate.Release();
             }
-            TrySaveIndex();
+            if (_options.SaveIndex)
+            {
+                TrySaveIndex();
+            }
             return result;
         }
         catch (Exception e) when (!swapped && e is IOException or UnauthorizedAccessException or NotSupportedException)

@@ -243,9 +243,15 @@ internal sealed class Packer
             return;
         }
         _pinnedOids.Add(oid.Value);
+        // The object's pack-time revision stays too, so its history after the pack time reads as before and the
+        // later records' prev pointers name what the index holds (FS-4.3).
         if (_deleted.TryGetValue(oid.Value, out long deletion) && deletion > back)
         {
             _keep.Add(deletion);
+        }
+        if (_current.ContainsKey(oid.Value))
+        {
+            _laterRoots.Add((oid.Value, oid.Value)); // kept, and its references followed, by the marking (or kept without GC)
         }
         if (_gc)
         {

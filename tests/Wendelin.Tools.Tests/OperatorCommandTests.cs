@@ -59,6 +59,7 @@ public sealed class OperatorCommandTests
     {
         using var dir = new TempDirectory("tools-bad");
         File.WriteAllBytes(dir.File("empty.fs"), []);
+        File.WriteAllBytes(dir.File("short.fs"), "FS"u8.ToArray());
         File.WriteAllText(dir.File("foreign.fs"), "this is a text file, not a database\n");
         string Args(string path) => path;
         (string Path, string Expected, string Hint)[] cases =
@@ -66,6 +67,7 @@ public sealed class OperatorCommandTests
             (dir.File("missing.fs"), "no such file", "check the path"),
             (dir.Path, "is a directory", "give the data file inside it"),
             (dir.File("empty.fs"), "is empty (0 bytes)", "a data file starts with FS30 or FS21"),
+            (dir.File("short.fs"), "is truncated: 2 bytes", "a data file starts with FS30 or FS21"),
         ];
         foreach ((string path, string expected, string hint) in cases)
         {
@@ -112,6 +114,24 @@ public sealed class OperatorCommandTests
         string path = Fixtures.CopyTo("basic.fs", dir);
         using var writer = FileStorage.Open(path);
         AssertOneLineError(Run([command, path, .. rest]), command, "lock", "another process has the database open for writing");
+    }
+
+    [Fact]
+    public void A_torn_tail_is_read_past_by_reading_commands_and_cut_with_a_note_by_writing_ones()
+    {
+        using var dir = new TempDirectory("tools-torn");
+        string path = Fixtures.CopyTo("crash-truncated.fs", dir);
+        (int code, string output, string error) = Run("tail", "-n", "1", path);
+        Assert.Equal(0, code);
+        Assert.Equal("", error);
+        Assert.Contains("offset=18832", output, StringComparison.Ordinal); // T9: T10 is the torn tail
+        Assert.Equal(1, Run("verify", path).Code);
+        (code, output, error) = Run("reindex", path);
+        Assert.Equal(0, code);
+        Assert.StartsWith("note: ", error, StringComparison.Ordinal);
+        Assert.Contains("cut a torn tail of 5596 bytes at 30181", error, StringComparison.Ordinal);
+        Assert.True(File.Exists(path + ".tr0"));
+        Assert.Equal(0, Run("verify", path).Code);
     }
 
     [Fact]

@@ -33,6 +33,59 @@ public sealed class OnlinePackTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void An_undo_after_the_pack_time_keeps_the_revision_it_restores_and_the_history_exact() // PK-G3
+    {
+        using var dir = new TempDirectory("pack-pin");
+        string path = dir.File("p.fs");
+        string original = dir.File("original.fs");
+        Oid x;
+        Tid packTid;
+        using (var fs = Fs.FileStorage.Open(path))
+        {
+            x = fs.NewOid();
+            Graph.Commit(fs, "create", (Oid.Root, Graph.Node(0, [x])), (x, Graph.Node(1, [])));
+            Graph.Commit(fs, "x=2", (x, Graph.Node(2, [])));
+            string change = fs.UndoLog(0, 1)[0].Id;
+            packTid = Graph.Commit(fs, "unlink x", (Oid.Root, Graph.Node(0, [])));
+            StorageTransaction t = fs.TpcBegin(new TransactionMetadata("op", "undo x=2 after the pack time"));
+            fs.Undo(change, t); // x back to 1: a backpointer into the packed region
+            fs.TpcVote(t);
+            fs.TpcFinish(t);
+        }
+        File.Copy(path, original);
+        using (var fs = Fs.FileStorage.Open(path))
+        {
+            Assert.True(fs.Pack(packTid).Packed);
+            Assert.Equal(Graph.Node(1, []), fs.Load(x).Data.ToArray());
+            Assert.Equal(Graph.Node(2, []), Graph.At(fs, x, packTid)); // the pack-time revision stays
+        }
+        VerifyAssert.Clean(path);
+    }
+
+    [Fact]
+    public void A_second_pack_while_one_runs_is_refused_and_undo_goes_on_meanwhile()
+    {
+        using var fs = Fs.FileStorage.OpenInMemory();
+        (Tid packTid, Oid a, _) = Unreachable(fs);
+        PackException? second = null;
+        int undoLog = -1;
+        PackResult r = fs.Pack(packTid, new PackOptions
+        {
+            AfterGc = () =>
+            {
+                second = Assert.Throws<PackException>(() => fs.Pack(packTid));
+                undoLog = fs.UndoLog().Count;
+            },
+        });
+        Assert.True(r.Packed);
+        Assert.Contains("Already packing", second!.Message, StringComparison.Ordinal);
+        Assert.Equal(2, undoLog);
+        Assert.Empty(fs.UndoLog()); // everything is packed now
+        Assert.False(fs.Pack(packTid).Packed); // and a later pack runs again
+        _ = a;
+    }
+
+    [Fact]
     public void A_commit_during_the_pack_is_copied_into_the_packed_file() // PK-D2
     {
         using var fs = Fs.FileStorage.OpenInMemory();

@@ -198,6 +198,7 @@ public sealed class PackPropertyTests(ITestOutputHelper output)
                 if (r.DataTxn is Tid dt && dt <= packTid)
                 {
                     pinned.Add(r.Oid);
+                    roots.Add(r.Oid); // its pack-time revision stays too (PK-G3)
                     try
                     {
                         roots.AddRange(Graph.Read(fs.LoadSerial(r.Oid, dt)).Refs);
