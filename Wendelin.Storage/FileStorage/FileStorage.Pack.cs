@@ -82,10 +82,22 @@ public sealed partial class FileStorage
         {
             return result with { Reason = "the storage is empty" };
         }
-        var packer = new Packer(this, source, packTid, options.Gc, progress, cancel);
+        ulong maxOid;
+        int objects;
+        _state.EnterReadLock();
         try
         {
-            packer.ScanPackedRegion(end);
+            maxOid = Volatile.Read(ref _maxOid);
+            objects = _index.Count;
+        }
+        finally
+        {
+            _state.ExitReadLock();
+        }
+        var packer = new Packer(this, source, packTid, options.Gc, maxOid, objects, progress, cancel);
+        try
+        {
+            packer.Scan(end);
             if (packer.RegionTransactions == 0)
             {
                 return result with { Reason = "no transaction is at or before the pack time" };

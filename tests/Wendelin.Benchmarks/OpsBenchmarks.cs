@@ -73,13 +73,18 @@ internal static class OpsBenchmarks
             $"input: {input >> 20} MiB, {transactions} transactions over {objects} objects (+ the root)"));
         string work = dir.File("work.fs");
         string copy = dir.File("copy.bin");
+        string only = args.Str("case", "both"); // both, all (all history away) or half (half survives)
         foreach ((string name, Tid packTid) in new[] { ("all history away", tids[^1]), ("half survives", tids[tids.Count / 2]) })
         {
+            if (only != "both" && !name.StartsWith(only, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var phaseRuns = new List<string>();
             PackResult? result = null;
             FileStorage? open = null;
             long surviving = 0;
-            string phaseTimes = "";
-            Samples[] s = Interleaved(args.Runs,
+            Samples[] s = Interleaved(args.Runs, warmup: true,
                 ($"pack, {name}", () =>
                 {
                     // untimed: a fresh copy of the input, opened (ZODB packs an open storage too)
@@ -90,14 +95,14 @@ internal static class OpsBenchmarks
                     using FileStorage fs = open!;
                     var phases = new PhaseClock();
                     result = fs.Pack(packTid, null, phases);
-                    phaseTimes = phases.ToString();
+                    phaseRuns.Add(phases.ToString());
                     surviving = result.SizeAfter;
                 }),
                 ($"copy of the surviving bytes (read + write + fsync), {name}", null, () => CopyBytes(source, copy, surviving)),
                 ($"raw read of the input, {name}", null, () => RawRead(source)));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{name}: {result!.SizeBefore >> 20} MiB → {result.SizeAfter >> 20} MiB ({result.SizeAfter} bytes), {result.RecordsKept} of {result.RecordsBefore} records before the pack time kept"));
-            Console.WriteLine($"  phases of the last run: {phaseTimes}");
+            Console.WriteLine($"  phases of each run: {string.Join(" | ", phaseRuns.Skip(1))}");
             Harness.Report(s[0], s[2], input, "B");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{"  vs copy of the surviving bytes",-44} {s[1].Median / s[0].Median:0.000}x (pack {s[0].Median:0.000} s, copy {s[1].Median:0.000} s)"));
@@ -131,9 +136,20 @@ internal static class OpsBenchmarks
         Interleaved(runs, [.. items.Select(i => (i.Name, (Action?)null, i.Action))]);
 
     /// <summary>Runs the items interleaved, run by run (the disk drifts); each item's setup is not timed.</summary>
-    private static Samples[] Interleaved(int runs, params (string Name, Action? Setup, Action Action)[] items)
+    private static Samples[] Interleaved(int runs, params (string Name, Action? Setup, Action Action)[] items) => Interleaved(runs, false, items);
+
+    /// <summary>As above; with <paramref name="warmup"/> one untimed round first (the JIT's tiers settle).</summary>
+    private static Samples[] Interleaved(int runs, bool warmup, params (string Name, Action? Setup, Action Action)[] items)
     {
         runs = Math.Max(3, runs);
+        if (warmup)
+        {
+            foreach ((_, Action? setup, Action action) in items)
+            {
+                setup?.Invoke();
+                action();
+            }
+        }
         double[][] seconds = [.. items.Select(_ => new double[runs])];
         for (int r = 0; r < runs; r++)
         {

@@ -1,0 +1,368 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Globalization;
+using Wendelin.Storage.Format;
+using Wendelin.Storage.Fs;
+
+namespace Wendelin.Storage.Pack;
+
+// Phases C and D of a pack (spec/pack.md §2): the packed region written with the kept revisions, the later region
+// copied with its positions rewritten.
+internal sealed partial class Packer
+{
+    /// <summary>Phase C (PK-C1..PK-C3): writes the kept revisions, transaction by transaction, with status 'p', prev 0 and inline data.</summary>
+    public void WritePackedRegion(PackOutput output, long end)
+    {
+        long[] kept = _kept;
+        Span<byte> header = stackalloc byte[DataHeader.Size + DataHeader.BackPointerSize];
+        int i = 0;
+        while (i < kept.Length)
+        {
+            _cancel.ThrowIfCancellationRequested();
+            DataHeader h = ReadHeader(kept[i], end);
+            long tpos = h.Tloc;
+            TxnHeader th = ReadTransactionHeader(tpos, end);
+            long newTpos = output.Position;
+            byte[] meta = ReadBytes(tpos, th.HeaderLength);
+            new TxnHeader(th.Tid, 0, TransactionStatus.Packed, th.UserLength, th.DescriptionLength, th.ExtensionLength).Write(meta);
+            output.Write(meta);
+            while (true)
+            {
+                byte[]? data = _storage.ReadData(_source, h, kept[i], end, out _);
+                long newPos = output.Position;
+                new DataHeader(h.Oid, h.Tid, 0, newTpos, 0, (ulong)(data?.Length ?? 0)).Write(header);
+                if (data is null)
+                {
+                    DataHeader.WriteBackPointer(header[DataHeader.Size..], 0);
+                    output.Write(header);
+                }
+                else
+                {
+                    output.Write(header[..DataHeader.Size]);
+                    output.Write(data);
+                }
+                _map.Add(kept[i], newPos);
+                _index.Set(h.Oid, newPos, h.Tid);
+                if (++i == kept.Length)
+                {
+                    break;
+                }
+                h = ReadHeader(kept[i], end);
+                if (h.Tloc != tpos)
+                {
+                    break;
+                }
+            }
+            FinishTransaction(output, newTpos);
+            KeptTransactions++;
+            Report(PackPhase.CopyPacked, i, kept.Length);
+        }
+    }
+
+    /// <summary>
+    /// Phase D (PK-D1): copies the transactions in [<paramref name="from"/>, <paramref name="to"/>) of the source:
+    /// same header and payloads, prev rewritten to the new positions, backpointers re-targeted. With
+    /// <paramref name="committedDuringPack"/> (commits the reachability phase did not see) it returns false, writing
+    /// nothing more, as soon as one of them references an object the pack collected (PK-D3): the caller starts over.
+    /// Returns the number of transactions copied, or -1 for "start over".
+    /// </summary>
+    public int CopyLaterRegion(PackOutput output, long from, long to, bool committedDuringPack)
+    {
+        if (!committedDuringPack && from == PackPosition && to == _decideEnd && _trustedEnd < 0)
+        {
+            return CopyScannedLaterRegion(output);
+        }
+        int copied = 0;
+        using var window = new FileWindow(_source, to);
+        var records = new List<RecordLocation>();
+        var updates = new List<(Oid Oid, long Position, Tid Tid)>();
+        Span<byte> header = stackalloc byte[DataHeader.Size + DataHeader.BackPointerSize];
+        Tid last = Tid.Zero;
+        long pos = from;
+        while (pos < to)
+        {
+            _cancel.ThrowIfCancellationRequested();
+            records.Clear();
+            TxnHeader h = ValidateTransaction(window, pos, records, ref last);
+            if (committedDuringPack && ReferencesCollected(window, records, to))
+            {
+                return -1;
+            }
+            long newTpos = output.Position;
+            byte[] meta = window.Read(pos, h.HeaderLength).ToArray();
+            new TxnHeader(h.Tid, 0, h.Status, h.UserLength, h.DescriptionLength, h.ExtensionLength).Write(meta);
+            output.Write(meta);
+            updates.Clear();
+            foreach (RecordLocation r in records)
+            {
+                DataHeader dh = DataHeader.Parse(window.Read(r.Position, DataHeader.Size));
+                long prev = _index.TryGet(dh.Oid, out long p) ? p : 0;
+                long newPos = output.Position;
+                if (!dh.IsBackPointer)
+                {
+                    new DataHeader(dh.Oid, dh.Tid, prev, newTpos, 0, dh.DataLength).Write(header);
+                    output.Write(header[..DataHeader.Size]);
+                    CopyPayload(window, output, r.Position + DataHeader.Size, (long)dh.DataLength);
+                }
+                else
+                {
+                    long back = DataHeader.ReadBackPointer(window.Read(r.Position + DataHeader.Size, DataHeader.BackPointerSize));
+                    long newBack = 0;
+                    if (back == 0 || TryNewPosition(back, out newBack))
+                    {
+                        new DataHeader(dh.Oid, dh.Tid, prev, newTpos, 0, 0).Write(header);
+                        DataHeader.WriteBackPointer(header[DataHeader.Size..], newBack);
+                        output.Write(header);
+                    }
+                    else
+                    {
+                        // PK-D2: a commit made during the pack points at a revision the pack did not keep; its
+                        // bytes go inline (ZODB does the same when it finds no record to point at).
+                        byte[]? data = _storage.ReadData(_source, dh, r.Position, to, out _);
+                        new DataHeader(dh.Oid, dh.Tid, prev, newTpos, 0, (ulong)(data?.Length ?? 0)).Write(header);
+                        if (data is null)
+                        {
+                            DataHeader.WriteBackPointer(header[DataHeader.Size..], 0);
+                            output.Write(header);
+                        }
+                        else
+                        {
+                            output.Write(header[..DataHeader.Size]);
+                            output.Write(data);
+                        }
+                    }
+                }
+                _map.Add(r.Position, newPos);
+                updates.Add((dh.Oid, newPos, dh.Tid));
+            }
+            FinishTransaction(output, newTpos);
+            foreach ((Oid oid, long newPos, Tid tid) in updates)
+            {
+                _index.Set(oid, newPos, tid); // after the transaction: two records of one object share its prev (FS-4)
+            }
+            pos = h.NextPosition(pos);
+            copied++;
+            Report(PackPhase.CopyRest, pos - from, to - from);
+        }
+        return copied;
+    }
+
+    /// <summary>
+    /// PK-D1 for the part of the later region phase B validated: its transactions keep their sizes, so every record
+    /// moves by one constant shift; the bytes are streamed through a large buffer and only tloc, prev and backpointers
+    /// are rewritten in place. The new index gets each object's last record of the region at the end.
+    /// </summary>
+    private int CopyScannedLaterRegion(PackOutput output)
+    {
+        long from = PackPosition, to = _decideEnd;
+        _shift = from - output.Position;
+        _trustedEnd = to;
+        const int Chunk = 4 << 20;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Chunk);
+        int copied = 0;
+        try
+        {
+            long pos = from;
+            while (pos < to)
+            {
+                _cancel.ThrowIfCancellationRequested();
+                int got = _source.ReadAt(pos, buffer.AsSpan(0, (int)Math.Min(Chunk, to - pos)));
+                Span<byte> b = buffer.AsSpan(0, got);
+                int done = 0;
+                while (done + TxnHeader.Size <= b.Length)
+                {
+                    TxnHeader h = TxnHeader.Parse(b[done..]);
+                    long size = (long)h.Length + TxnHeader.TrailerSize;
+                    if (size > b.Length - done)
+                    {
+                        break;
+                    }
+                    PatchTransaction(b.Slice(done, (int)size), pos + done, h);
+                    done += (int)size;
+                    copied++;
+                }
+                if (done == 0)
+                {
+                    // one transaction larger than the buffer: copied record by record
+                    if (CopyOneLarge(output, pos) is not long next)
+                    {
+                        throw Corrupt(pos, RecordKind.Transaction, "transaction fits", "the later region changed under the pack");
+                    }
+                    copied++;
+                    pos = next;
+                    continue;
+                }
+                output.Write(b[..done]);
+                pos += done;
+                Report(PackPhase.CopyRest, pos - from, to - from);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        var last = new IndexLaterRecords(_index, _shift);
+        _objects.ForEach(ref last);
+        return copied;
+    }
+
+    /// <summary>Rewrites tloc, prev and backpointers of one transaction (validated by phase B) at old position <paramref name="tpos"/>.</summary>
+    private void PatchTransaction(Span<byte> t, long tpos, TxnHeader h)
+    {
+        if (h.Status == TransactionStatus.Undone)
+        {
+            return; // its records are not records (ZODB skips them): copied as they are
+        }
+        int end = (int)h.Length;
+        for (int at = h.HeaderLength; at < end;)
+        {
+            Span<byte> r = t[at..];
+            DataHeader d = DataHeader.Parse(r);
+            long prev = d.Prev == 0 ? 0 : TryNewPosition(d.Prev, out long np) ? np : 0;
+            BinaryPrimitives.WriteUInt64BigEndian(r[16..], (ulong)prev);
+            BinaryPrimitives.WriteUInt64BigEndian(r[24..], (ulong)(tpos - _shift));
+            if (d.IsBackPointer)
+            {
+                long back = DataHeader.ReadBackPointer(r[DataHeader.Size..]);
+                if (back != 0)
+                {
+                    if (!TryNewPosition(back, out long nb))
+                    {
+                        throw Corrupt(tpos + at, RecordKind.BackPointer, "backpointer target kept", "a backpointer into the packed region whose target was not kept");
+                    }
+                    DataHeader.WriteBackPointer(r[DataHeader.Size..], nb);
+                }
+            }
+            at += (int)d.RecordLength;
+        }
+    }
+
+    /// <summary>A transaction larger than the copy buffer, record by record (same patches); the position after it.</summary>
+    private long? CopyOneLarge(PackOutput output, long pos)
+    {
+        using var window = new FileWindow(_source, _decideEnd);
+        var records = new List<RecordLocation>();
+        Tid last = Tid.Zero;
+        TxnHeader h = ValidateTransaction(window, pos, records, ref last);
+        Span<byte> header = stackalloc byte[DataHeader.Size + DataHeader.BackPointerSize];
+        output.Write(window.Read(pos, h.HeaderLength));
+        foreach (RecordLocation r in records)
+        {
+            window.Read(r.Position, DataHeader.Size + DataHeader.BackPointerSize).CopyTo(header);
+            DataHeader d = DataHeader.Parse(header);
+            int size = d.IsBackPointer ? DataHeader.Size + DataHeader.BackPointerSize : DataHeader.Size;
+            PatchRecordHeader(header, pos, r.Position);
+            output.Write(header[..size]);
+            if (!d.IsBackPointer)
+            {
+                CopyPayload(window, output, r.Position + DataHeader.Size, (long)d.DataLength);
+            }
+        }
+        Span<byte> trailer = stackalloc byte[TxnHeader.TrailerSize];
+        TxnHeader.WriteTrailer(trailer, h.Length);
+        output.Write(trailer);
+        return h.NextPosition(pos);
+    }
+
+    private void PatchRecordHeader(Span<byte> r, long tpos, long rpos)
+    {
+        DataHeader d = DataHeader.Parse(r);
+        long prev = d.Prev == 0 ? 0 : TryNewPosition(d.Prev, out long np) ? np : 0;
+        BinaryPrimitives.WriteUInt64BigEndian(r[16..], (ulong)prev);
+        BinaryPrimitives.WriteUInt64BigEndian(r[24..], (ulong)(tpos - _shift));
+        if (d.IsBackPointer && DataHeader.ReadBackPointer(r[DataHeader.Size..]) is long back && back != 0)
+        {
+            if (!TryNewPosition(back, out long nb))
+            {
+                throw Corrupt(rpos, RecordKind.BackPointer, "backpointer target kept", "a backpointer into the packed region whose target was not kept");
+            }
+            DataHeader.WriteBackPointer(r[DataHeader.Size..], nb);
+        }
+    }
+
+    /// <summary>Where the record at old position <paramref name="old"/> is in the new file, when it was kept.</summary>
+    private bool TryNewPosition(long old, out long position)
+    {
+        if (_trustedEnd >= 0 && old >= PackPosition && old < _trustedEnd)
+        {
+            position = old - _shift;
+            return true;
+        }
+        return _map.TryGet(old, out position);
+    }
+
+    /// <summary>PK-D3: does a transaction committed during the pack reference (or restore) an object the pack collected?</summary>
+    private bool ReferencesCollected(FileWindow window, List<RecordLocation> records, long end)
+    {
+        if (!_gc)
+        {
+            return false;
+        }
+        foreach (RecordLocation r in records)
+        {
+            DataHeader dh = DataHeader.Parse(window.Read(r.Position, DataHeader.Size));
+            IReadOnlyList<Oid> refs;
+            if (!dh.IsBackPointer)
+            {
+                refs = ReferencesOfPayload(window, dh.Oid, r.Position, dh.DataLength);
+            }
+            else
+            {
+                long back = DataHeader.ReadBackPointer(window.Read(r.Position + DataHeader.Size, DataHeader.BackPointerSize));
+                if (back == 0 || TryNewPosition(back, out _))
+                {
+                    continue;
+                }
+                refs = ReferencesAt(dh.Oid, r.Position, end);
+            }
+            foreach (Oid target in refs)
+            {
+                if (_objects.Get(target.Value).Exists && !_index.TryGet(target, out _) && !WrittenIn(records, target))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static bool WrittenIn(List<RecordLocation> records, Oid oid)
+    {
+        foreach (RecordLocation r in records)
+        {
+            if (r.Oid == oid)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+
+    /// <summary>The new index takes each object's last record of the later region phase B scanned (moved by the shift).</summary>
+    private struct IndexLaterRecords(FsIndex index, long shift) : IObjectAction
+    {
+        public readonly void Visit(ulong oid, ref ObjectState state)
+        {
+            if (state.Later != 0)
+            {
+                index.Set(new Oid(oid), state.Later - shift);
+            }
+        }
+    }
+
+    /// <summary>The strong references of a payload read through a window (a record committed during the pack).</summary>
+    private IReadOnlyList<Oid> ReferencesOfPayload(FileWindow window, Oid oid, long pos, ulong length)
+    {
+        if (length > (ulong)Array.MaxLength)
+        {
+            throw new PackException(string.Create(CultureInfo.InvariantCulture, $"{_storage.Name}: record of {oid} at {pos} is too large to scan for references ({length} bytes)"));
+        }
+        ReadOnlySpan<byte> payload = window.Read(pos + DataHeader.Size, (int)length);
+        if (payload.Length < (int)length)
+        {
+            throw Corrupt(pos, RecordKind.DataHeader, "payload fits", "end of data inside a payload");
+        }
+        return ReferencesOfPayload(oid, pos, payload);
+    }
+}
