@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using Wendelin.Storage.Format;
 using Wendelin.Storage.Fs;
+using Wendelin.Storage.IO;
 
 namespace Wendelin.Storage.Pack;
 
@@ -149,61 +150,135 @@ internal sealed partial class Packer
 
     /// <summary>
     /// PK-D1 for the part of the later region phase B validated: its transactions keep their sizes, so every record
-    /// moves by one constant shift; the bytes are streamed through a large buffer and only tloc, prev and backpointers
-    /// are rewritten in place. The new index gets each object's last record of the region at the end.
+    /// moves by one constant shift; the bytes are read in large chunks, tloc, prev and backpointers rewritten in
+    /// place, and each chunk written at its new position. The scan cut the region into segments at transaction
+    /// starts; segments are independent, so up to one worker per processor copies them at once. The new index gets
+    /// each object's last record of the region at the end.
     /// </summary>
     private int CopyScannedLaterRegion(PackOutput output)
     {
         long from = PackPosition, to = _decideEnd;
+        output.Flush();
         _shift = from - output.Position;
         _trustedEnd = to;
-        const int Chunk = 4 << 20;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Chunk);
-        int copied = 0;
+        if (_segments.Count == 0)
+        {
+            _segments.Add(from);
+        }
+        _segments.Add(to);
+        _nextSegment = 0;
+        _copiedBytes = 0;
+        _copiedTransactions = 0;
+        int segments = _segments.Count - 1;
+        int workers = Math.Clamp(Math.Min(segments, Environment.ProcessorCount), 1, MaxCopyWorkers);
+        IStorageFile target = output.File;
+        var helpers = new Task[workers - 1];
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_cancel);
+        for (int w = 0; w < helpers.Length; w++)
+        {
+            helpers[w] = Task.Factory.StartNew(() =>
+            {
+                try
+                {
+                    CopySegments(target, reports: false, stop);
+                }
+                catch
+                {
+                    stop.Cancel(); // the other workers stop too
+                    throw;
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        Exception? failure = null;
         try
         {
-            long pos = from;
-            while (pos < to)
+            CopySegments(target, reports: true, stop);
+        }
+        catch (Exception e)
+        {
+            failure = e;
+            stop.Cancel();
+        }
+        foreach (Task t in helpers)
+        {
+            try
             {
-                _cancel.ThrowIfCancellationRequested();
-                int got = _source.ReadAt(pos, buffer.AsSpan(0, (int)Math.Min(Chunk, to - pos)));
-                Span<byte> b = buffer.AsSpan(0, got);
-                int done = 0;
-                while (done + TxnHeader.Size <= b.Length)
+                t.Wait(CancellationToken.None);
+            }
+            catch (AggregateException e)
+            {
+                // The first failure is reported, but a worker's own failure rather than the stop it caused in this one.
+                Exception inner = e.InnerException ?? e;
+                if (failure is null || (failure is OperationCanceledException && inner is not OperationCanceledException))
                 {
-                    TxnHeader h = TxnHeader.Parse(b[done..]);
-                    long size = (long)h.Length + TxnHeader.TrailerSize;
-                    if (size > b.Length - done)
-                    {
-                        break;
-                    }
-                    PatchTransaction(b.Slice(done, (int)size), pos + done, h);
-                    done += (int)size;
-                    copied++;
+                    failure = inner;
                 }
-                if (done == 0)
+            }
+        }
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+        output.Advance(to - from);
+        Report(PackPhase.CopyRest, to - from, to - from);
+        var last = new IndexLaterRecords(_index, _shift);
+        _objects.ForEach(ref last);
+        return _copiedTransactions;
+    }
+
+    /// <summary>One worker of <see cref="CopyScannedLaterRegion"/>: takes segments until none is left.</summary>
+    private void CopySegments(IStorageFile target, bool reports, CancellationTokenSource stop)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(CopyChunk);
+        long total = _trustedEnd - PackPosition;
+        try
+        {
+            for (int k = Interlocked.Increment(ref _nextSegment) - 1; k < _segments.Count - 1; k = Interlocked.Increment(ref _nextSegment) - 1)
+            {
+                long pos = _segments[k], end = _segments[k + 1];
+                while (pos < end)
                 {
-                    // one transaction larger than the buffer: copied record by record
-                    if (CopyOneLarge(output, pos) is not long next)
+                    _cancel.ThrowIfCancellationRequested();
+                    stop.Token.ThrowIfCancellationRequested();
+                    int got = _source.ReadAt(pos, buffer.AsSpan(0, (int)Math.Min(buffer.Length, end - pos)));
+                    Span<byte> b = buffer.AsSpan(0, got);
+                    int done = 0, transactions = 0;
+                    while (done + TxnHeader.Size <= b.Length)
                     {
-                        throw Corrupt(pos, RecordKind.Transaction, "transaction fits", "the later region changed under the pack");
+                        TxnHeader h = TxnHeader.Parse(b[done..]);
+                        long size = (long)h.Length + TxnHeader.TrailerSize;
+                        if (size > b.Length - done)
+                        {
+                            break;
+                        }
+                        PatchTransaction(b.Slice(done, (int)size), pos + done, h);
+                        done += (int)size;
+                        transactions++;
                     }
-                    copied++;
-                    pos = next;
-                    continue;
+                    if (done == 0)
+                    {
+                        // one transaction larger than the buffer: copied record by record
+                        long next = CopyOneLarge(target, pos);
+                        Interlocked.Add(ref _copiedBytes, next - pos);
+                        Interlocked.Increment(ref _copiedTransactions);
+                        pos = next;
+                        continue;
+                    }
+                    target.WriteAt(pos - _shift, b[..done]);
+                    Interlocked.Add(ref _copiedTransactions, transactions);
+                    long copied = Interlocked.Add(ref _copiedBytes, done);
+                    pos += done;
+                    if (reports)
+                    {
+                        Report(PackPhase.CopyRest, copied, total);
+                    }
                 }
-                output.Write(b[..done]);
-                pos += done;
-                Report(PackPhase.CopyRest, pos - from, to - from);
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        var last = new IndexLaterRecords(_index, _shift);
-        _objects.ForEach(ref last);
-        return copied;
     }
 
     /// <summary>Rewrites tloc, prev and backpointers of one transaction (validated by phase B) at old position <paramref name="tpos"/>.</summary>
@@ -237,30 +312,41 @@ internal sealed partial class Packer
         }
     }
 
-    /// <summary>A transaction larger than the copy buffer, record by record (same patches); the position after it.</summary>
-    private long? CopyOneLarge(PackOutput output, long pos)
+    /// <summary>
+    /// A transaction larger than the copy buffer, record by record (same patches), written at its new position;
+    /// returns the position after it.
+    /// </summary>
+    private long CopyOneLarge(IStorageFile target, long pos)
     {
-        using var window = new FileWindow(_source, _decideEnd);
+        using var window = new FileWindow(_source, _trustedEnd);
         var records = new List<RecordLocation>();
         Tid last = Tid.Zero;
         TxnHeader h = ValidateTransaction(window, pos, records, ref last);
         Span<byte> header = stackalloc byte[DataHeader.Size + DataHeader.BackPointerSize];
-        output.Write(window.Read(pos, h.HeaderLength));
+        target.WriteAt(pos - _shift, window.Read(pos, h.HeaderLength));
         foreach (RecordLocation r in records)
         {
             window.Read(r.Position, DataHeader.Size + DataHeader.BackPointerSize).CopyTo(header);
             DataHeader d = DataHeader.Parse(header);
             int size = d.IsBackPointer ? DataHeader.Size + DataHeader.BackPointerSize : DataHeader.Size;
             PatchRecordHeader(header, pos, r.Position);
-            output.Write(header[..size]);
-            if (!d.IsBackPointer)
+            target.WriteAt(r.Position - _shift, header[..size]);
+            for (long p = r.Position + DataHeader.Size, left = d.IsBackPointer ? 0 : (long)d.DataLength; left > 0;)
             {
-                CopyPayload(window, output, r.Position + DataHeader.Size, (long)d.DataLength);
+                int n = (int)Math.Min(left, ChunkSize);
+                ReadOnlySpan<byte> chunk = window.Read(p, n);
+                if (chunk.Length < n)
+                {
+                    throw Corrupt(p, RecordKind.DataHeader, "payload fits", "end of data inside a payload");
+                }
+                target.WriteAt(p - _shift, chunk);
+                p += n;
+                left -= n;
             }
         }
         Span<byte> trailer = stackalloc byte[TxnHeader.TrailerSize];
         TxnHeader.WriteTrailer(trailer, h.Length);
-        output.Write(trailer);
+        target.WriteAt(h.TrailerPosition(pos) - _shift, trailer);
         return h.NextPosition(pos);
     }
 

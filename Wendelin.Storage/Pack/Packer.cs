@@ -19,6 +19,14 @@ internal sealed partial class Packer
 {
     private const int ChunkSize = 1 << 20;
 
+    /// <summary>Phase D's copy reads and writes the later region in chunks of this size.</summary>
+    private const int CopyChunk = 4 << 20;
+
+    /// <summary>The scan cuts the later region into segments of about this size for the parallel copy.</summary>
+    private const long SegmentSize = 8 << 20;
+
+    private const int MaxCopyWorkers = 4;
+
     private readonly Fs.FileStorage _storage;
     private readonly IStorageFile _source;
     private readonly Tid _packTid;
@@ -37,10 +45,16 @@ internal sealed partial class Packer
     private readonly FsIndex _index = new();
     private byte[] _scratch = ArrayPool<byte>.Shared.Rent(64 << 10);
     private long[] _kept = [];
+    private readonly List<long> _segments = []; // transaction starts cutting the scanned later region for the parallel copy
+    private int _nextSegment;
+    private long _copiedBytes;
+    private int _copiedTransactions;
     private long _decideEnd;
     private long _trustedEnd = -1; // end of the later region copied by constant shift
     private long _shift;
-    private long _reported = -1;
+    private PackPhase _reportPhase = (PackPhase)(-1);
+    private long _nextReport;
+    private long _reported;
 
     public Packer(Fs.FileStorage storage, IStorageFile source, Tid packTid, bool gc, ulong maxOid, int objects,
         IProgress<PackProgress>? progress, CancellationToken cancel)
@@ -123,6 +137,11 @@ internal sealed partial class Packer
                 }
                 later = true;
                 last = before;
+                _segments.Add(pos);
+            }
+            if (pos - _segments[^1] >= SegmentSize)
+            {
+                _segments.Add(pos);
             }
             h = ScanTransaction(reader, pos, ref laterVisitor, ref last);
             pos = h.NextPosition(pos);
@@ -512,21 +531,25 @@ internal sealed partial class Packer
     private CorruptRecordException Corrupt(long pos, RecordKind kind, string check, string detail) =>
         new(_storage.Name, pos, kind, check, detail);
 
-    /// <summary>Reports at most about a thousand times per phase.</summary>
+    /// <summary>Reports at most about a thousand times per phase (the test is two compares per call).</summary>
     private void Report(PackPhase phase, long done, long total)
     {
-        if (_progress is null)
+        if (_progress is not null && (done >= _nextReport || done == total || done < _reported || phase != _reportPhase))
         {
-            return;
-        }
-        long step = Math.Max(1, total / 1000);
-        if (done == total || _reported < 0 || done - _reported >= step || done < _reported)
-        {
-            _reported = done;
-            _progress.Report(new PackProgress(phase, done, total));
+            ReportNow(phase, done, total);
         }
     }
 
+    private void ReportNow(PackPhase phase, long done, long total)
+    {
+        if (done == total || phase != _reportPhase || done >= _nextReport || done < _reported)
+        {
+            _reportPhase = phase;
+            _reported = done;
+            _nextReport = done + Math.Max(1, total / 1000);
+            _progress!.Report(new PackProgress(phase, done, total));
+        }
+    }
     public void Release()
     {
         byte[] b = _scratch;
