@@ -33,9 +33,11 @@ internal sealed class ChunkReader : IDisposable
     /// <summary>
     /// The bytes from <paramref name="pos"/> to the end of the chunk held, with at least <paramref name="need"/> of
     /// them (fewer only at <see cref="End"/>; <paramref name="need"/> at most <see cref="Capacity"/>). Valid until the
-    /// next call.
+    /// next call. A refill reads up to a whole chunk, or with <paramref name="until"/> only up to that position (but
+    /// at least <paramref name="need"/> bytes): a caller that knows it needs nothing further (sparse records) does
+    /// not read the gaps.
     /// </summary>
-    public Span<byte> At(long pos, int need)
+    public Span<byte> At(long pos, int need, long until = long.MaxValue)
     {
         if (need > _buffer.Length || pos < 0 || pos > End)
         {
@@ -52,7 +54,8 @@ internal sealed class ChunkReader : IDisposable
             keep = (int)have;
             _buffer.AsSpan((int)(pos - _bufferPos), keep).CopyTo(_buffer);
         }
-        int want = (int)Math.Min(_buffer.Length - keep, End - pos - keep);
+        long stop = Math.Min(End, Math.Max(until, pos + need));
+        int want = (int)Math.Max(0, Math.Min(_buffer.Length, stop - pos) - keep);
         int got = _file.ReadAt(pos + keep, _buffer.AsSpan(keep, want));
         _bufferPos = pos;
         _length = keep + got;

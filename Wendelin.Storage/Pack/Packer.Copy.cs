@@ -11,36 +11,50 @@ namespace Wendelin.Storage.Pack;
 // copied with its positions rewritten.
 internal sealed partial class Packer
 {
-    /// <summary>Phase C (PK-C1..PK-C3): writes the kept revisions, transaction by transaction, with status 'p', prev 0 and inline data.</summary>
+    /// <summary>
+    /// Phase C (PK-C1..PK-C3): writes the kept revisions, transaction by transaction, with status 'p', prev 0 and inline
+    /// data. The kept records are in file order, so the source is read forward through one pooled chunk (a refill reads
+    /// only as far as the kept records around it reach: dense survivors share a read, sparse ones cost one read each)
+    /// and the output is appended through <see cref="PackOutput"/>'s buffer: no read, write or allocation per record,
+    /// except for a kept backpointer, whose data is looked up where it lies.
+    /// </summary>
     public void WritePackedRegion(PackOutput output, long end)
     {
         long[] kept = _kept;
+        using var reader = new ChunkReader(_source, end);
         Span<byte> header = stackalloc byte[DataHeader.Size + DataHeader.BackPointerSize];
         int i = 0;
         while (i < kept.Length)
         {
             _cancel.ThrowIfCancellationRequested();
-            DataHeader h = ReadHeader(kept[i], end);
+            long until = ReadLimit(kept, i, reader.Capacity);
+            DataHeader h = KeptHeader(reader, kept[i], end, until);
             long tpos = h.Tloc;
-            TxnHeader th = ReadTransactionHeader(tpos, end);
             long newTpos = output.Position;
-            byte[] meta = ReadBytes(tpos, th.HeaderLength);
-            new TxnHeader(th.Tid, 0, TransactionStatus.Packed, th.UserLength, th.DescriptionLength, th.ExtensionLength).Write(meta);
-            output.Write(meta);
+            WritePackedTransactionHeader(reader, output, tpos, end, until);
             while (true)
             {
-                byte[]? data = _storage.ReadData(_source, h, kept[i], end, out _);
                 long newPos = output.Position;
-                new DataHeader(h.Oid, h.Tid, 0, newTpos, 0, (ulong)(data?.Length ?? 0)).Write(header);
-                if (data is null)
+                if (h.IsBackPointer)
                 {
-                    DataHeader.WriteBackPointer(header[DataHeader.Size..], 0);
-                    output.Write(header);
+                    byte[]? data = _storage.ReadData(_source, h, kept[i], end, out _);
+                    new DataHeader(h.Oid, h.Tid, 0, newTpos, 0, (ulong)(data?.Length ?? 0)).Write(header);
+                    if (data is null)
+                    {
+                        DataHeader.WriteBackPointer(header[DataHeader.Size..], 0);
+                        output.Write(header);
+                    }
+                    else
+                    {
+                        output.Write(header[..DataHeader.Size]);
+                        output.Write(data);
+                    }
                 }
                 else
                 {
+                    new DataHeader(h.Oid, h.Tid, 0, newTpos, 0, h.DataLength).Write(header);
                     output.Write(header[..DataHeader.Size]);
-                    output.Write(data);
+                    CopyKeptPayload(reader, output, kept[i] + DataHeader.Size, h.DataLength, until);
                 }
                 _map.Add(kept[i], newPos);
                 _index.Set(h.Oid, newPos, h.Tid);
@@ -48,7 +62,11 @@ internal sealed partial class Packer
                 {
                     break;
                 }
-                h = ReadHeader(kept[i], end);
+                if (kept[i] >= until)
+                {
+                    until = ReadLimit(kept, i, reader.Capacity);
+                }
+                h = KeptHeader(reader, kept[i], end, until);
                 if (h.Tloc != tpos)
                 {
                     break;
@@ -57,6 +75,73 @@ internal sealed partial class Packer
             FinishTransaction(output, newTpos);
             KeptTransactions++;
             Report(PackPhase.CopyPacked, i, kept.Length);
+        }
+    }
+
+    /// <summary>How far a refill of the reader at kept record <paramref name="i"/> reads: to shortly after the last kept record within reach.</summary>
+    private static long ReadLimit(long[] kept, int i, int capacity)
+    {
+        const int Slack = 64 << 10; // covers the payloads of small records past the last kept position
+        long reach = kept[i] + capacity / 2;
+        int j = Array.BinarySearch(kept, i, kept.Length - i, reach);
+        j = j >= 0 ? j : ~j - 1; // the last kept position ≤ reach
+        return Math.Min(kept[j] + Slack, kept[i] + capacity);
+    }
+
+    /// <summary>The header of a kept record (validated by the scan; its bounds are checked again against <paramref name="end"/>).</summary>
+    private DataHeader KeptHeader(ChunkReader reader, long pos, long end, long until)
+    {
+        Span<byte> b = reader.At(pos, DataHeader.Size + DataHeader.BackPointerSize, until);
+        if (b.Length < DataHeader.Size)
+        {
+            throw Corrupt(pos, RecordKind.DataHeader, "record lies in the committed data", "end of file");
+        }
+        DataHeader h = DataHeader.Parse(b);
+        if (h.Check(pos, end, -1, null) is FormatError e)
+        {
+            throw e.ToException(_storage.Name);
+        }
+        return h;
+    }
+
+    /// <summary>The header of the transaction at <paramref name="tpos"/> with length 0 (patched by FinishTransaction) and status 'p', then its metadata.</summary>
+    private void WritePackedTransactionHeader(ChunkReader reader, PackOutput output, long tpos, long end, long until)
+    {
+        Span<byte> b = reader.At(tpos, TxnHeader.Size, until);
+        if (b.Length < TxnHeader.Size)
+        {
+            throw Corrupt(tpos, RecordKind.TransactionHeader, "header fits", "end of file");
+        }
+        TxnHeader th = TxnHeader.Parse(b);
+        if (th.CheckBounds(tpos, end) is FormatError e)
+        {
+            throw e.ToException(_storage.Name);
+        }
+        b = reader.At(tpos, th.HeaderLength, until); // at most 23 + 3 × 65535 bytes: within a chunk
+        if (b.Length < th.HeaderLength)
+        {
+            throw Corrupt(tpos, RecordKind.TransactionHeader, "header fits", "end of file inside the metadata");
+        }
+        Span<byte> fixedPart = stackalloc byte[TxnHeader.Size];
+        new TxnHeader(th.Tid, 0, TransactionStatus.Packed, th.UserLength, th.DescriptionLength, th.ExtensionLength).Write(fixedPart);
+        output.Write(fixedPart);
+        output.Write(b[TxnHeader.Size..th.HeaderLength]);
+    }
+
+    /// <summary>Appends <paramref name="length"/> payload bytes at <paramref name="pos"/> of the source, chunk by chunk from the reader.</summary>
+    private void CopyKeptPayload(ChunkReader reader, PackOutput output, long pos, ulong length, long until)
+    {
+        while (length > 0)
+        {
+            int n = (int)Math.Min(length, (ulong)reader.Capacity);
+            Span<byte> b = reader.At(pos, n, until);
+            if (b.Length < n)
+            {
+                throw Corrupt(pos, RecordKind.DataHeader, "payload fits", "end of data inside a payload");
+            }
+            output.Write(b[..n]);
+            pos += n;
+            length -= (ulong)n;
         }
     }
 

@@ -488,46 +488,6 @@ internal sealed partial class Packer
         last = h.Tid;
     }
 
-    private DataHeader ReadHeader(long pos, long end)
-    {
-        Span<byte> b = stackalloc byte[DataHeader.Size];
-        if (_source.ReadAt(pos, b) < b.Length)
-        {
-            throw Corrupt(pos, RecordKind.DataHeader, "record lies in the committed data", "end of file");
-        }
-        DataHeader h = DataHeader.Parse(b);
-        if (h.Check(pos, end, -1, null) is FormatError e)
-        {
-            throw e.ToException(_storage.Name);
-        }
-        return h;
-    }
-
-    private TxnHeader ReadTransactionHeader(long pos, long end)
-    {
-        Span<byte> b = stackalloc byte[TxnHeader.Size];
-        if (_source.ReadAt(pos, b) < b.Length)
-        {
-            throw Corrupt(pos, RecordKind.TransactionHeader, "header fits", "end of file");
-        }
-        TxnHeader h = TxnHeader.Parse(b);
-        if (h.CheckBounds(pos, end) is FormatError e)
-        {
-            throw e.ToException(_storage.Name);
-        }
-        return h;
-    }
-
-    private byte[] ReadBytes(long pos, int count)
-    {
-        byte[] b = new byte[count];
-        if (_source.ReadAt(pos, b) < count)
-        {
-            throw Corrupt(pos, RecordKind.TransactionHeader, "header fits", "end of file inside the metadata");
-        }
-        return b;
-    }
-
     private CorruptRecordException Corrupt(long pos, RecordKind kind, string check, string detail) =>
         new(_storage.Name, pos, kind, check, detail);
 
@@ -550,6 +510,7 @@ internal sealed partial class Packer
             _progress!.Report(new PackProgress(phase, done, total));
         }
     }
+
     public void Release()
     {
         byte[] b = _scratch;
