@@ -31,7 +31,7 @@ internal struct ObjectState
 /// <summary>
 /// oid → <see cref="ObjectState"/> for the pack: one array indexed by oid for the dense oids ZODB allocates (up to a
 /// few times the number of objects), a dictionary for oids beyond. A scan's record costs an array access, not a
-/// hash lookup. Not thread-safe.
+/// hash lookup. Not thread-safe, except as <see cref="IsDense"/> says.
 /// </summary>
 internal sealed class ObjectTable
 {
@@ -46,6 +46,12 @@ internal sealed class ObjectTable
         long dense = (long)Math.Min(maxOid, (ulong)Math.Min(limit, Array.MaxLength - 1)) + 1;
         _dense = new ObjectState[dense];
     }
+
+    /// <summary>
+    /// True when <paramref name="oid"/>'s state lies in the dense array: two threads may then write different fields
+    /// of different or the same objects' states; the others are in a dictionary, for one thread at a time.
+    /// </summary>
+    public bool IsDense(ulong oid) => oid < (ulong)_dense.Length;
 
     /// <summary>The state of <paramref name="oid"/>, added (all zero) when missing.</summary>
     public ref ObjectState At(ulong oid)

@@ -96,6 +96,35 @@ internal sealed partial class Packer
     public void Scan(long end)
     {
         _decideEnd = end;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_cancel);
+        Task<LaterScan>? walk = StartLaterScan(end, stop.Token);
+        try
+        {
+            ScanForward(end, walk);
+        }
+        finally
+        {
+            if (walk is not null && !walk.IsCompleted)
+            {
+                stop.Cancel(); // the forward scan failed or found nothing to do: the walk's findings are not needed
+                try
+                {
+                    walk.Wait(CancellationToken.None);
+                }
+                catch (AggregateException)
+                {
+                    // its cancellation, or a failure the forward scan's own outcome supersedes
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The scan of <see cref="Scan"/> from the start: the packed region, then, unless the backward walk
+    /// (<paramref name="walk"/>, Packer.LaterScan.cs) already did it, the later region.
+    /// </summary>
+    private void ScanForward(long end, Task<LaterScan>? walk)
+    {
         using var reader = new ChunkReader(_source, end);
         long pos = FileHeader.DataStart;
         Tid last = Tid.Zero;
@@ -137,6 +166,12 @@ internal sealed partial class Packer
                 }
                 later = true;
                 last = before;
+                if (walk is not null && TakeLaterScan(walk.GetAwaiter().GetResult(), pos))
+                {
+                    Report(PackPhase.Reachability, end - pos, end - pos);
+                    pos = end;
+                    break;
+                }
                 _segments.Add(pos);
             }
             if (pos - _segments[^1] >= SegmentSize)
