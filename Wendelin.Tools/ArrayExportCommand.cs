@@ -19,7 +19,7 @@ internal static class ArrayExportCommand
         var outPath = new Argument<string>("OUT") { Description = "The file to write (replaced when complete if it exists)" };
         var format = new Option<string>("--format")
         {
-            Description = "npy: a NumPy .npy file (format 1.0, 2.0 or 3.0); raw: the items' bytes only, in the array's order",
+            Description = "What to write: npy, a NumPy .npy file (format 1.0, 2.0 or 3.0), or raw, the items' bytes only, in the array's order",
             DefaultValueFactory = _ => "npy",
         };
         format.AcceptOnlyFromAmong("npy", "raw");

@@ -22,7 +22,7 @@ internal static class ArrayImportCommand
         Option<string?> format = ArrayCommand.BlockFormatOption();
         var mode = new Option<string>("--mode")
         {
-            Description = "create: a new array (refused if the path exists); replace: a new array in its place; append: add along the append axis",
+            Description = "What to do: create a new array (refused if the path exists), replace the array at the path, or append to it along its append axis",
             DefaultValueFactory = _ => "create",
         };
         mode.AcceptOnlyFromAmong("create", "replace", "append");

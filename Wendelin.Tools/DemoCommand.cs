@@ -160,8 +160,8 @@ internal static class DemoCommand
         {
             return -1;
         }
-        long size = new FileInfo(path).Length;
         using ToolDatabase db = ToolSupport.OpenDatabase(parse, path, at: null);
+        long size = new FileInfo(path).Length;
         var others = new List<string>();
         foreach (KeyValuePair<object, object?> kv in db.Connection.Root)
         {

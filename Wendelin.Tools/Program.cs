@@ -47,7 +47,8 @@ internal static class Cli
             string command = ToolSupport.CommandName(parse.CommandResult);
             foreach (System.CommandLine.Parsing.ParseError e in parse.Errors)
             {
-                configuration.Error.WriteLine($"{command}: {e.Message} (hint: `{command} --help`)");
+                string message = System.Text.RegularExpressions.Regex.Replace(e.Message, @"\s+", " ").Trim().TrimEnd('.');
+                configuration.Error.WriteLine($"{command}: {message} (hint: `{command} --help`)");
             }
             return ToolSupport.ErrorExit;
         }

@@ -58,8 +58,8 @@ internal sealed class ToolProgress
         return terminal.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new AmountColumn(),
-                new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 20 }, new PercentageColumn(), new AmountColumn(),
+                new RemainingTimeColumn())
             .Start(ctx =>
             {
                 var progress = new ToolProgress(title, output, null, ctx, onOutput ? terminal : null);
@@ -175,7 +175,7 @@ internal sealed class ToolProgress
         }
     }
 
-    /// <summary>The amount done: <c>312.0 MiB/1.0 GiB 130 MiB/s</c> for bytes, <c>1,234/5,000</c> otherwise.</summary>
+    /// <summary>The amount done: <c>312.0 MiB/1.0 GiB 130 MiB/s</c> or <c>248.0/512.0 MiB 185 MiB/s</c> for bytes, <c>1,234/5,000</c> otherwise.</summary>
     private sealed class AmountColumn : ProgressColumn
     {
         public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime)
@@ -184,7 +184,7 @@ internal sealed class ToolProgress
             if (task.State.Get<bool>(BytesKey))
             {
                 string rate = task.Speed is double s && !task.IsFinished ? " " + Units.Rate(s) : "";
-                return new Spectre.Console.Text($"{Units.Bytes(done)}/{Units.Bytes(total)}{rate}", new Style(Color.Grey));
+                return new Spectre.Console.Text($"{Units.BytesOf(done, total)}{rate}", new Style(Color.Grey)) { Overflow = Overflow.Ellipsis };
             }
             return new Spectre.Console.Text(string.Create(CultureInfo.InvariantCulture, $"{done:N0}/{total:N0}"), new Style(Color.Grey));
         }

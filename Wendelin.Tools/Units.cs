@@ -20,7 +20,15 @@ internal static class Units
         return u == 0 ? string.Create(CultureInfo.InvariantCulture, $"{n} B") : string.Create(CultureInfo.InvariantCulture, $"{v:F1} {Names[u]}");
     }
 
-    /// <summary>A throughput: <c>157 MiB/s</c> (whole units from MiB/s up, one decimal below).</summary>
+    /// <summary><c>248.0/512.0 MiB</c> when both sizes are in one unit, else <c>312.0 MiB/1.0 GiB</c>.</summary>
+    public static string BytesOf(long done, long total)
+    {
+        string a = Bytes(done), b = Bytes(total);
+        int space = a.LastIndexOf(' ');
+        return space > 0 && b.EndsWith(a[space..], StringComparison.Ordinal) ? $"{a[..space]}/{b}" : $"{a}/{b}";
+    }
+
+    /// <summary>A throughput: <c>157 MiB/s</c>, <c>2.1 GiB/s</c> (whole MiB/s, one decimal otherwise).</summary>
     public static string Rate(long bytes, TimeSpan time) => Rate(bytes / Math.Max(time.TotalSeconds, 1e-9));
 
     /// <summary>A throughput of <paramref name="bytesPerSecond"/>.</summary>
@@ -33,7 +41,7 @@ internal static class Units
             v /= 1024;
             u++;
         }
-        return u >= 2 ? string.Create(CultureInfo.InvariantCulture, $"{v:F0} {Names[u]}/s") : string.Create(CultureInfo.InvariantCulture, $"{v:F1} {Names[u]}/s");
+        return u == 2 ? string.Create(CultureInfo.InvariantCulture, $"{v:F0} {Names[u]}/s") : string.Create(CultureInfo.InvariantCulture, $"{v:F1} {Names[u]}/s");
     }
 
     /// <summary>Seconds with one decimal: <c>6.5 s</c>.</summary>

@@ -21,10 +21,11 @@ public sealed class ProgressTests
             (int code, _, string error) = OperatorCommandTests.Run("verify", Fixtures.Path("zbigarray-zblk1.fs"));
             Assert.Equal(0, code);
             string[] lines = error.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n');
-            Assert.Contains("verify: structure 0%", lines);
-            Assert.Contains("verify: structure 100%", lines);
-            Assert.Contains("verify: objects 50%", lines);
-            Assert.Contains("verify: objects 100%", lines);
+            Assert.Contains(lines, l => l.StartsWith("verify: structure 0% (", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("verify: structure 100% (8.4 MiB of 8.4 MiB, ", StringComparison.Ordinal) && l.EndsWith("/s)", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("verify: objects 50% (", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("verify: objects 100% (", StringComparison.Ordinal));
+            Assert.All(lines, l => Assert.Matches(@"^verify: (structure|objects) \d+0?% \(", l));
         }
         finally
         {
