@@ -30,7 +30,7 @@ internal static class PackCommand
         var noGc = new Option<bool>("--no-gc") { Description = "Keep every object's state at the pack time: do not collect unreachable objects" };
         var keepOld = new Option<bool>("--keep-old") { Description = "Keep the previous data file as FILE.old" };
         Option<bool> json = ToolSupport.JsonOption();
-        var command = new Command("pack", "Pack a FileStorage data file: drop history before a time and, with garbage collection, unreachable objects (spec/pack.md).")
+        var command = new Command("pack", "Pack a FileStorage data file: drop the history before a time (--days N or --before TIME) and, with garbage collection, unreachable objects (spec/pack.md).")
         {
             file,
             days,

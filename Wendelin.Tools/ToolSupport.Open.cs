@@ -148,6 +148,7 @@ internal static partial class ToolSupport
     /// </summary>
     public static ToolDatabase OpenDatabase(ParseResult parse, string path, string? at)
     {
+        EnsureArrayClasses();
         FileStorage fs = OpenStorage(parse, path);
         Database? db = null;
         try
@@ -176,6 +177,7 @@ internal static partial class ToolSupport
     /// </summary>
     public static ToolDatabase OpenDatabaseForWriting(ParseResult parse, string path, bool create, bool afresh = false)
     {
+        EnsureArrayClasses();
         FileStorage fs = OpenStorageForWriting(parse, path, new FileStorageOptions { Create = afresh }, create);
         var db = new Database(fs);
         try
@@ -188,6 +190,13 @@ internal static partial class ToolSupport
             throw;
         }
     }
+
+    /// <summary>
+    /// Registers wendelin.core's classes (ZBigArray, ZBigFile, ZBlk*) before a record is loaded: the Arrays assembly's
+    /// initializer does it, but only once something has loaded that assembly, which a command may not have done yet.
+    /// </summary>
+    private static void EnsureArrayClasses() =>
+        System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(typeof(Arrays.ZBigArray).Module.ModuleHandle);
 
     /// <summary>A tid as the commands take it: 16 hex digits, optionally after 0x.</summary>
     public static bool TryParseTid(string text, out Tid tid)

@@ -57,6 +57,17 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public void A_fresh_process_reads_arrays_as_arrays()
+    {
+        // in a process where nothing has loaded Wendelin.Arrays yet, the root's ZBigArray must still load as one
+        (int code, string output, string error) = RunProcess("array", "info", "--json", Fixtures.Path("zbigarray-zblk1.fs"), "A");
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        string expected = (string)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Fixtures.Path("zbigarray-zblk1.json")))!["arrays"]!["A"]!["sha256_c_order"]!;
+        Assert.Contains($"\"sha256_c_order\": \"{expected}\"", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Ctrl_C_stops_the_demo_cleanly_and_redirected_progress_is_plain_lines()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
