@@ -73,7 +73,7 @@ internal static class ArrayExportCommand
             parse.InvocationConfiguration.Output.WriteLine(
                 $"exported {p}: shape ({string.Join(", ", a.Shape.ToArray())}) {a.DType.Str} {a.Order} order, {Units.Bytes(a.NBytes)} in {Units.Seconds(clock.Elapsed)} ({Units.Rate(a.NBytes, clock.Elapsed)}) to {target}");
             return ToolSupport.CleanExit;
-        }, cancelled: "OUT was not written");
+        }, cancelled: "nothing was written (the partial file was removed)");
         return command;
     }
 }

@@ -35,10 +35,19 @@ internal static class ArrayInfoCommand
             }
             foreach ((string key, JsonNode? value) in info)
             {
-                output.WriteLine($"{key + ":",-16} {(value is JsonValue v ? v.ToString() : value?.ToJsonString())}");
+                output.WriteLine($"{key + ":",-16} {Text(value)}");
             }
             return ToolSupport.CleanExit;
         });
         return command;
     }
+
+    /// <summary>A value as the text form shows it: a shape as a tuple <c>(300, 500)</c>, formats as <c>ZBlk0:3 ZBlk1:1</c>.</summary>
+    private static string Text(JsonNode? value) => value switch
+    {
+        JsonArray a => "(" + string.Join(", ", a.Select(x => x?.ToString())) + (a.Count == 1 ? ",)" : ")"),
+        JsonObject o => o.Count == 0 ? "-" : string.Join(' ', o.Select(kv => $"{kv.Key}:{kv.Value}")),
+        null => "-",
+        _ => value.ToString(),
+    };
 }
