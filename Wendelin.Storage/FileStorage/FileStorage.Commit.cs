@@ -34,8 +34,8 @@ public sealed partial class FileStorage
         {
             throw new ArgumentException($"a transaction is committed with status ' ' or 'p', not '{(char)status}'", nameof(status));
         }
-        byte[] user = Encoding.UTF8.GetBytes(metadata.User ?? "");
-        byte[] description = Encoding.UTF8.GetBytes(metadata.Description ?? "");
+        byte[] user = Utf8(metadata.User, ref _lastUser);
+        byte[] description = Utf8(metadata.Description, ref _lastDescription);
         byte[] extension = ExtensionCodec.Encode(metadata);
         CheckMetadataLength(user.Length, "user name too long");
         CheckMetadataLength(description.Length, "description too long");
@@ -353,6 +353,28 @@ public sealed partial class FileStorage
             seen = was;
         }
     }
+
+    /// <summary>
+    /// The UTF-8 bytes of <paramref name="text"/>, reused while the same string comes again (applications commit
+    /// with one user and a few descriptions). The bytes are never written to, so sharing them is safe.
+    /// </summary>
+    private static byte[] Utf8(string? text, ref EncodedText? last)
+    {
+        text ??= "";
+        EncodedText? cached = Volatile.Read(ref last);
+        if (cached is not null && ReferenceEquals(cached.Text, text))
+        {
+            return cached.Bytes;
+        }
+        byte[] bytes = text.Length == 0 ? [] : Encoding.UTF8.GetBytes(text);
+        Volatile.Write(ref last, new EncodedText(text, bytes));
+        return bytes;
+    }
+
+    private sealed record EncodedText(string Text, byte[] Bytes);
+
+    private EncodedText? _lastUser;
+    private EncodedText? _lastDescription;
 
     private static void CheckMetadataLength(int length, string what)
     {

@@ -46,8 +46,12 @@ public sealed partial class FileStorage
                     Log($"{IndexPath} is too large ({size} bytes); rebuilding the index");
                     return null;
                 }
-                bytes = new byte[size];
-                f.ReadAt(0, bytes);
+                bytes = GC.AllocateUninitializedArray<byte>((int)size);
+                if (f.ReadAt(0, bytes) != bytes.Length)
+                {
+                    Log($"{IndexPath} changed while it was read; rebuilding the index");
+                    return null;
+                }
             }
             if (ParseIndex(bytes, length) is not (FsIndex index, long pos))
             {
@@ -81,35 +85,23 @@ public sealed partial class FileStorage
             Log(string.Create(CultureInfo.InvariantCulture, $"{IndexPath} is for position {pos}, the file has {length} bytes; rebuilding the index"));
             return null;
         }
-        var index = new FsIndex();
+        var parts = new List<(ReadOnlyMemory<byte>, ReadOnlyMemory<byte>)>();
         while (true)
         {
             PickleValue v = reader.ReadPickle();
             if (v.IsNone)
             {
-                return (index, pos);
+                break;
             }
             PickleTuple t = v.AsTuple().ExpectCount(2);
-            ReadOnlySpan<byte> prefix = t[0].AsBytes().Span;
-            ReadOnlySpan<byte> bucket = t[1].AsBytes().Span;
-            if (prefix.Length != IndexPrefixLength || bucket.Length % (IndexSuffixLength + IndexPositionLength) != 0)
-            {
-                throw new PickleException($"index entry with a {prefix.Length}-byte prefix and a {bucket.Length}-byte bucket");
-            }
-            ulong high = ReadUInt48(prefix) << 16;
-            int n = bucket.Length / (IndexSuffixLength + IndexPositionLength);
-            ReadOnlySpan<byte> positions = bucket[(n * IndexSuffixLength)..];
-            for (int i = 0; i < n; i++)
-            {
-                ulong oid = high | BinaryPrimitives.ReadUInt16BigEndian(bucket[(i * IndexSuffixLength)..]);
-                long p = (long)ReadUInt48(positions[(i * IndexPositionLength)..]);
-                if (p < FileHeader.DataStart + TxnHeader.Size || p >= pos)
-                {
-                    throw new PickleException(string.Create(CultureInfo.InvariantCulture, $"index position {p} of oid 0x{oid:x16} outside the data before {pos}"));
-                }
-                index.Set(new Oid(oid), p);
-            }
+            parts.Add((t[0].AsBytes(), t[1].AsBytes()));
         }
+        // The entries stay in the bytes read (PK-12: bytes values are slices of the input), checked once here.
+        if (PackedIndex.Build(parts, pos, out string? error) is not PackedIndex packed)
+        {
+            throw new PickleException(error ?? "bad index entries");
+        }
+        return (new FsIndex(packed), pos);
     }
 
     /// <summary>
@@ -231,7 +223,7 @@ public sealed partial class FileStorage
         var output = new ArrayBufferWriter<byte>(64 + index.Count * 10);
         var writer = new PickleWriter(output, fast: true);
         writer.Dump(pos);
-        ulong[] oids = index.SortedOids();
+        (ulong[] oids, long[] positions) = index.Sorted();
         byte[] bucket = new byte[Math.Min(oids.Length, 1 << 16) * (IndexSuffixLength + IndexPositionLength)];
         byte[] prefix = new byte[IndexPrefixLength];
         int start = 0;
@@ -248,10 +240,8 @@ public sealed partial class FileStorage
             Span<byte> values = bucket.AsSpan(n * IndexSuffixLength, n * IndexPositionLength);
             for (int i = 0; i < n; i++)
             {
-                ulong oid = oids[start + i];
-                BinaryPrimitives.WriteUInt16BigEndian(keys[(i * IndexSuffixLength)..], (ushort)oid);
-                index.TryGet(new Oid(oid), out long p);
-                WriteUInt48(values[(i * IndexPositionLength)..], (ulong)p);
+                BinaryPrimitives.WriteUInt16BigEndian(keys[(i * IndexSuffixLength)..], (ushort)oids[start + i]);
+                WriteUInt48(values[(i * IndexPositionLength)..], (ulong)positions[start + i]);
             }
             WriteUInt48(prefix, high);
             writer.Dump(new PickleTuple(new PickleBytes(prefix.ToArray()), new PickleBytes(bucket.AsSpan(0, n * 8).ToArray())));
@@ -302,9 +292,6 @@ public sealed partial class FileStorage
             _state.ExitReadLock();
         }
     }
-
-    private static ulong ReadUInt48(ReadOnlySpan<byte> b) =>
-        ((ulong)BinaryPrimitives.ReadUInt16BigEndian(b) << 32) | BinaryPrimitives.ReadUInt32BigEndian(b[2..]);
 
     private static void WriteUInt48(Span<byte> b, ulong v)
     {

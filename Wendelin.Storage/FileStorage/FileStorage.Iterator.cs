@@ -70,48 +70,52 @@ public sealed partial class FileStorage
         }
     }
 
-    /// <summary>Transactions up to this size are read whole by the iterator, so their records need no more I/O.</summary>
+    /// <summary>Transactions up to this size are read whole by the backward iterator, so their records need no more I/O.</summary>
     private const int InMemoryTransactionLimit = 8 << 20;
 
     /// <summary>
-    /// The bytes of the transaction at <paramref name="pos"/> (header to trailer) when its header is readable, its
-    /// length fits the data and it is at most <see cref="InMemoryTransactionLimit"/>; else null (then it is checked
-    /// and read through the window).
+    /// The record for a validated transaction. <paramref name="window"/> holds its bytes when it keeps them (the
+    /// forward iterator's fresh chunks): each record and the metadata are then handed out as slices of them, without
+    /// copying. Otherwise the transaction (up to <see cref="InMemoryTransactionLimit"/>) is read whole into a new array.
+    /// Records not in memory are read from the file when used.
     /// </summary>
-    private static byte[]? ReadWholeTransaction(FileWindow window, long pos, long end)
-    {
-        ReadOnlySpan<byte> hb = window.Read(pos, TxnHeader.Size);
-        if (hb.Length < TxnHeader.Size)
-        {
-            return null;
-        }
-        TxnHeader h = TxnHeader.Parse(hb);
-        if (h.CheckBounds(pos, end) is not null || (long)h.Length + TxnHeader.TrailerSize > InMemoryTransactionLimit)
-        {
-            return null;
-        }
-        int size = (int)h.Length + TxnHeader.TrailerSize;
-        byte[] whole = window.ReadCopy(pos, size);
-        return whole.Length == size ? whole : null;
-    }
-
-    private TransactionRecord MakeRecord(IStorageFile file, FileWindow window, TxnHeader h, long pos, List<RecordLocation> records, long end, byte[]? whole = null)
+    private TransactionRecord MakeRecord(IStorageFile file, FileWindow window, TxnHeader h, long pos, List<RecordLocation> records, long end)
     {
         var positions = new long[records.Count];
         for (int i = 0; i < positions.Length; i++)
         {
             positions[i] = records[i].Position;
         }
-        if (whole is null && (long)h.Length + TxnHeader.TrailerSize <= InMemoryTransactionLimit)
+        long dataEnd = h.TrailerPosition(pos);
+        int metaLength = h.HeaderLength - TxnHeader.Size;
+        var recordBytes = new ReadOnlyMemory<byte>[positions.Length];
+        if (window.KeepsBytes && window.TryGetMemory(pos + TxnHeader.Size, metaLength, out ReadOnlyMemory<byte> meta))
         {
-            whole = window.ReadCopy(pos, (int)h.Length + TxnHeader.TrailerSize);
+            for (int i = 0; i < positions.Length; i++)
+            {
+                long length = (i + 1 < positions.Length ? positions[i + 1] : dataEnd) - positions[i]; // records tile the data (FS-3)
+                if (length <= FileWindow.WholeRecordLimit && window.TryGetMemory(positions[i], (int)length, out ReadOnlyMemory<byte> r))
+                {
+                    recordBytes[i] = r;
+                }
+            }
+            return new TransactionRecord(this, file, h, pos, meta, positions, recordBytes, end);
         }
-        if (whole is not null && whole.Length == (long)h.Length + TxnHeader.TrailerSize)
+        if ((long)h.Length + TxnHeader.TrailerSize <= InMemoryTransactionLimit)
         {
-            return new TransactionRecord(this, file, h, pos, whole, whole.AsMemory(TxnHeader.Size, h.HeaderLength - TxnHeader.Size), positions, end);
+            byte[] whole = window.ReadCopy(pos, (int)h.Length + TxnHeader.TrailerSize);
+            if (whole.Length == (long)h.Length + TxnHeader.TrailerSize)
+            {
+                for (int i = 0; i < positions.Length; i++)
+                {
+                    long next = i + 1 < positions.Length ? positions[i + 1] : dataEnd;
+                    recordBytes[i] = whole.AsMemory((int)(positions[i] - pos), (int)(next - positions[i]));
+                }
+                return new TransactionRecord(this, file, h, pos, whole.AsMemory(TxnHeader.Size, metaLength), positions, recordBytes, end);
+            }
         }
-        byte[] meta = window.Read(pos + TxnHeader.Size, h.HeaderLength - TxnHeader.Size).ToArray();
-        return new TransactionRecord(this, file, h, pos, null, meta, positions, end);
+        byte[] metaCopy = window.Read(pos + TxnHeader.Size, metaLength).ToArray();
+        return new TransactionRecord(this, file, h, pos, metaCopy, positions, recordBytes, end);
     }
 
     /// <summary>The bytes of a transaction's data records, <c>[pos + hlen, pos + tlen)</c> (what <c>fstail</c> hashes).</summary>
@@ -132,21 +136,22 @@ public sealed partial class FileStorage
 
     private IEnumerable<TransactionRecord> Iterate(IStorageFile file, Tid? start, Tid? stop, long? startPosition, long end)
     {
-        using var window = new FileWindow(file, end);
-        long pos = startPosition ?? (start is Tid s ? FindStart(window, s, end) : FileHeader.DataStart);
+        long pos;
+        using (var probe = new FileWindow(file, end, 64 << 10))
+        {
+            pos = startPosition ?? (start is Tid s ? FindStart(probe, s, end) : FileHeader.DataStart);
+        }
+        // Each transaction is validated in the window and its records handed out as slices of the window's chunks,
+        // which are never reused: the file's bytes are read once, into the memory the records keep.
+        using var window = FileWindow.WithFreshChunks(file, end);
         var records = new List<RecordLocation>();
-        TxnHeader h;
         while (pos < end)
         {
             records.Clear();
-            byte[]? whole = ReadWholeTransaction(window, pos, end);
-            using (FileWindow? inMemory = whole is null ? null : FileWindow.OverBytes(whole, pos))
+            window.Retain();
+            if (TxnScanner.Validate(window, pos, out TxnHeader h, records) is FormatError e)
             {
-                if (TxnScanner.Validate(inMemory ?? window, pos, out TxnHeader checkedHeader, records) is FormatError e)
-                {
-                    throw Corrupt(e);
-                }
-                h = checkedHeader;
+                throw Corrupt(e);
             }
             if (!h.IsFinished)
             {
@@ -160,7 +165,7 @@ public sealed partial class FileStorage
             long next = h.NextPosition(pos);
             if (h.Status != TransactionStatus.Undone)
             {
-                yield return MakeRecord(file, window, h, pos, records, end, whole);
+                yield return MakeRecord(file, window, h, pos, records, end);
             }
             pos = next;
         }
@@ -235,16 +240,16 @@ public sealed partial class FileStorage
 
     /// <summary>
     /// The record at <paramref name="pos"/> of the transaction at <paramref name="tpos"/> for the iterator: parsed
-    /// from <paramref name="txnBytes"/> (the whole transaction, already validated) when given, else read.
+    /// from <paramref name="recordBytes"/> (the whole record, already validated) when given, else read.
     /// </summary>
-    internal DataRecord ReadRecord(IStorageFile file, long pos, long tpos, long end, ReadOnlyMemory<byte> txnBytes)
+    internal DataRecord ReadRecord(IStorageFile file, long pos, long tpos, long end, ReadOnlyMemory<byte> recordBytes)
     {
         DataHeader h;
         long back = 0;
         ReadOnlyMemory<byte> payload = default;
-        if (!txnBytes.IsEmpty)
+        if (!recordBytes.IsEmpty)
         {
-            ReadOnlySpan<byte> b = txnBytes.Span[(int)(pos - tpos)..];
+            ReadOnlySpan<byte> b = recordBytes.Span;
             h = DataHeader.Parse(b);
             if (h.IsBackPointer)
             {
@@ -252,7 +257,7 @@ public sealed partial class FileStorage
             }
             else
             {
-                payload = txnBytes.Slice((int)(pos - tpos) + DataHeader.Size, (int)h.DataLength);
+                payload = recordBytes.Slice(DataHeader.Size, (int)h.DataLength);
             }
         }
         else

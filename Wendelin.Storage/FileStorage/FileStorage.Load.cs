@@ -15,8 +15,9 @@ public sealed partial class FileStorage
         {
             throw new PosKeyException(oid);
         }
-        DataHeader h = ReadDataHeader(file, pos, end, oid);
-        byte[] data = ReadData(file, h, pos, end, out _)
+        Span<byte> first = stackalloc byte[SpeculativeReadSize];
+        DataHeader h = ReadDataHeader(file, pos, end, oid, first, out int got);
+        byte[] data = (ReadPayload(file, h, pos, end, out _, null, first[..got]) is { } p ? p.Array : null)
             ?? throw new PosKeyException(oid, "its creation was undone or it was deleted");
         return new LoadResult(data, h.Tid);
     }
@@ -36,7 +37,8 @@ public sealed partial class FileStorage
             throw new PosKeyException(oid);
         }
         Tid? next = null;
-        DataHeader h = ReadDataHeader(file, pos, end, oid);
+        Span<byte> first = stackalloc byte[SpeculativeReadSize];
+        DataHeader h = ReadDataHeader(file, pos, end, oid, first, out int got);
         while (h.Tid >= before)
         {
             next = h.Tid;
@@ -45,8 +47,9 @@ public sealed partial class FileStorage
                 return null; // FS-L3: the object did not exist before `before`
             }
             (pos, h) = Previous(file, pos, h, end);
+            got = 0;
         }
-        ReadOnlyMemory<byte> data = ReadPayload(file, h, pos, end, out _, allocate) is { } p ? p.Array.AsMemory(0, p.Length)
+        ReadOnlyMemory<byte> data = ReadPayload(file, h, pos, end, out _, allocate, first[..got]) is { } p ? p.Array.AsMemory(0, p.Length)
             : throw new PosKeyException(oid, string.Create(CultureInfo.InvariantCulture, $"deleted or its creation undone as of {h.Tid}"));
         return new LoadBeforeResult(data, h.Tid, next);
     }
@@ -224,10 +227,25 @@ public sealed partial class FileStorage
     }
 
     /// <summary>Reads and checks the data header at <paramref name="pos"/>, which must hold <paramref name="oid"/>.</summary>
-    internal DataHeader ReadDataHeader(IStorageFile file, long pos, long end, Oid oid)
+    internal DataHeader ReadDataHeader(IStorageFile file, long pos, long end, Oid oid) =>
+        ReadDataHeader(file, pos, end, oid, stackalloc byte[DataHeader.Size], out _);
+
+    /// <summary>
+    /// Loads read this many bytes at a record's position in one call: the header and, for the small records most
+    /// objects have, the whole payload, so a load costs one read instead of two.
+    /// </summary>
+    private const int SpeculativeReadSize = 4096;
+
+    /// <summary>
+    /// <see cref="ReadDataHeader(IStorageFile, long, long, Oid)"/>, reading up to <c>buffer.Length</c> bytes at
+    /// <paramref name="pos"/> (never past the committed end); <paramref name="got"/> of them are in <paramref name="buffer"/>.
+    /// </summary>
+    internal DataHeader ReadDataHeader(IStorageFile file, long pos, long end, Oid oid, Span<byte> buffer, out int got)
     {
-        Span<byte> b = stackalloc byte[DataHeader.Size];
-        if (pos < FileHeader.DataStart + TxnHeader.Size || pos > end - DataHeader.Size || file.ReadAt(pos, b) < DataHeader.Size)
+        Span<byte> b = buffer;
+        got = 0;
+        if (pos < FileHeader.DataStart + TxnHeader.Size || pos > end - DataHeader.Size
+            || (got = file.ReadAt(pos, b[..(int)Math.Min(b.Length, end - pos)])) < DataHeader.Size)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "record lies in the committed data",
                 string.Create(CultureInfo.InvariantCulture, $"position {pos} for {oid}, committed end {end}")));
@@ -281,10 +299,24 @@ public sealed partial class FileStorage
         ReadPayload(file, h, pos, end, out dataTxn, null) is { } p ? p.Array : null;
 
     /// <summary><see cref="ReadData"/> into a buffer from <paramref name="allocate"/> when given (its first Length bytes).</summary>
-    private (byte[] Array, int Length)? ReadPayload(IStorageFile file, DataHeader h, long pos, long end, out Tid? dataTxn, Func<int, byte[]>? allocate)
+    /// <remarks><paramref name="read"/> holds bytes already read at <paramref name="pos"/>: a payload inside them is copied, not read again.</remarks>
+    private (byte[] Array, int Length)? ReadPayload(IStorageFile file, DataHeader h, long pos, long end, out Tid? dataTxn, Func<int, byte[]>? allocate,
+        ReadOnlySpan<byte> read = default)
     {
+        if (!h.IsBackPointer && (ulong)read.Length >= DataHeader.Size + h.DataLength)
+        {
+            dataTxn = null;
+            int n = (int)h.DataLength; // Check() bounded plen by the committed end
+            byte[] copy = allocate?.Invoke(n) ?? GC.AllocateUninitializedArray<byte>(n);
+            read.Slice(DataHeader.Size, n).CopyTo(copy);
+            return (copy, n);
+        }
         dataTxn = null;
         bool first = true;
+        if (h.IsBackPointer)
+        {
+            read = default; // the bytes read were at the backpointer's record, not at the payload's
+        }
         while (h.IsBackPointer)
         {
             long back = ReadBackPointer(file, pos);
@@ -308,7 +340,13 @@ public sealed partial class FileStorage
         }
         int length = (int)h.DataLength;
         byte[] data = allocate?.Invoke(length) ?? GC.AllocateUninitializedArray<byte>(length);
-        if (file.ReadAt(pos + DataHeader.Size, data.AsSpan(0, length)) < length)
+        // The start of the payload may already be in the bytes read with the header: only the rest is read.
+        int have = Math.Clamp(read.Length - DataHeader.Size, 0, length);
+        if (have > 0)
+        {
+            read.Slice(DataHeader.Size, have).CopyTo(data);
+        }
+        if (have < length && file.ReadAt(pos + DataHeader.Size + have, data.AsSpan(have, length - have)) < length - have)
         {
             throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "payload fits", "file ends inside the payload"));
         }

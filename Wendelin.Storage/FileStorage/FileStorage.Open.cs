@@ -113,6 +113,9 @@ public sealed partial class FileStorage
         }
     }
 
+    /// <summary>How many scanned records are merged into the index at a time.</summary>
+    private const int ScanBatch = 512;
+
     private void Log(string message) => _openLog.Add(string.Create(CultureInfo.InvariantCulture, $"{Name}: {message}"));
 
     /// <summary>
@@ -124,6 +127,9 @@ public sealed partial class FileStorage
     {
         using var window = new FileWindow(_file, length);
         var records = new List<RecordLocation>();
+        // Records go to the index in batches: their hash-table misses then overlap instead of stalling the scan.
+        var pending = new IndexEntry[ScanBatch];
+        int pendingCount = 0;
         Tid stop = _options.Stop ?? new Tid(ulong.MaxValue);
         int scanned = 0;
         while (pos < length)
@@ -151,13 +157,19 @@ public sealed partial class FileStorage
             }
             foreach (RecordLocation r in records)
             {
-                index.Set(r.Oid, r.Position, h.Tid);
+                if (pendingCount == pending.Length)
+                {
+                    index.SetMany(pending);
+                    pendingCount = 0;
+                }
+                pending[pendingCount++] = new IndexEntry(r.Oid.Value, r.Position);
             }
             records.Clear();
             last = h.Tid;
             pos = h.NextPosition(pos);
             scanned++;
         }
+        index.SetMany(pending.AsSpan(0, pendingCount));
         return (pos, last, scanned);
     }
 

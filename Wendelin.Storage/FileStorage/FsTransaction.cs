@@ -62,7 +62,7 @@ internal sealed class FsTransaction : StorageTransaction
     public TxnState State { get; set; } = TxnState.Begun;
 
     /// <summary>oid → position of its last record in this transaction.</summary>
-    public Dictionary<ulong, long> Positions { get; } = [];
+    public RecordPositions Positions { get; } = new();
 
     /// <summary>The oids in the order first stored.</summary>
     public List<Oid> Oids { get; } = [];
@@ -104,11 +104,10 @@ internal sealed class FsTransaction : StorageTransaction
 
     public void Record(Oid oid, long position)
     {
-        if (!Positions.ContainsKey(oid.Value))
+        if (Positions.Set(oid.Value, position))
         {
             Oids.Add(oid);
         }
-        Positions[oid.Value] = position;
     }
 
     public bool NeedsSpill => BufferedLength >= _spillThreshold;

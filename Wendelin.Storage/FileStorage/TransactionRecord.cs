@@ -14,17 +14,17 @@ public sealed class TransactionRecord
     private readonly FileStorage _storage;
     private readonly long[] _recordPositions;
     private readonly long _end;
-    private readonly byte[]? _bytes;
+    private readonly ReadOnlyMemory<byte>[] _recordBytes;
     private IReadOnlyList<DataRecord>? _records;
 
-    internal TransactionRecord(FileStorage storage, IStorageFile file, TxnHeader header, long position, byte[]? bytes, ReadOnlyMemory<byte> metadata,
-        long[] recordPositions, long end)
+    internal TransactionRecord(FileStorage storage, IStorageFile file, TxnHeader header, long position, ReadOnlyMemory<byte> metadata,
+        long[] recordPositions, ReadOnlyMemory<byte>[] recordBytes, long end)
     {
         _storage = storage;
         File = file;
         _recordPositions = recordPositions;
         _end = end;
-        _bytes = bytes;
+        _recordBytes = recordBytes; // per record: its bytes (header to end) when in memory, else empty
         Tid = header.Tid;
         Status = header.Status;
         Position = position;
@@ -59,8 +59,7 @@ public sealed class TransactionRecord
     public ReadOnlyMemory<byte> ExtensionBytes { get; }
 
     /// <summary>The bytes of the data records, <c>[Position + HeaderLength, Position + Length)</c>.</summary>
-    public byte[] ReadRecordArea() =>
-        _bytes is null ? _storage.ReadRecordArea(this) : _bytes.AsSpan(HeaderLength, (int)Length - HeaderLength).ToArray();
+    public byte[] ReadRecordArea() => _storage.ReadRecordArea(this);
 
     /// <summary>The extension dict (<see cref="Pickle.PickleException"/> when its bytes are not a pickled dict).</summary>
     public Pickle.PickleDict ReadExtension() => Pickle.ZodbPickle.ReadExtension(ExtensionBytes);
@@ -85,7 +84,7 @@ public sealed class TransactionRecord
                 var list = new DataRecord[_recordPositions.Length];
                 for (int i = 0; i < list.Length; i++)
                 {
-                    list[i] = _storage.ReadRecord(File, _recordPositions[i], Position, _end, _bytes);
+                    list[i] = _storage.ReadRecord(File, _recordPositions[i], Position, _end, _recordBytes[i]);
                 }
                 _records = r = list;
             }

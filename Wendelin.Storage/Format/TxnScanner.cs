@@ -49,6 +49,11 @@ internal static class TxnScanner
             return bounds;
         }
         long dataEnd = header.TrailerPosition(pos);
+        bool whole = window.KeepsBytes; // read the header area and each record in one piece (FileWindow.TryGetMemory)
+        if (whole)
+        {
+            window.Read(pos, header.HeaderLength);
+        }
         int start = records?.Count ?? 0;
         if (header.Status != TransactionStatus.Undone)
         {
@@ -81,6 +86,10 @@ internal static class TxnScanner
                         records?.RemoveRange(start, records.Count - start);
                         return be;
                     }
+                }
+                if (whole && dh.RecordLength <= FileWindow.WholeRecordLimit)
+                {
+                    window.Read(rp, (int)dh.RecordLength);
                 }
                 records?.Add(new RecordLocation(dh.Oid, rp));
                 rp += dh.RecordLength;

@@ -10,6 +10,7 @@ public sealed partial class Connection
     private StorageTransaction? _storageTransaction;
     private readonly List<Persistent> _stored = [];
     private readonly List<Persistent> _creating = [];
+    private Action<Tid, IReadOnlyList<Oid>>? _invalidateOthers; // the commit callback, made once
 
     void IDataManager.TpcBegin(Transaction transaction)
     {
@@ -23,10 +24,12 @@ public sealed partial class Connection
                     "two connections to the same storage take part in one transaction; use one connection per database and transaction manager");
             }
         }
-        var metadata = new TransactionMetadata(transaction.User, transaction.Description, transaction.Extension)
-        {
-            ExtensionBytes = ObjectWriter.ExtensionBytes(transaction.Extension),
-        };
+        TransactionMetadata metadata = transaction.HasExtension
+            ? new TransactionMetadata(transaction.User, transaction.Description, transaction.Extension)
+            {
+                ExtensionBytes = ObjectWriter.ExtensionBytes(transaction.Extension),
+            }
+            : new TransactionMetadata(transaction.User, transaction.Description);
         _storageTransaction = _storage.TpcBegin(metadata);
     }
 
@@ -88,7 +91,7 @@ public sealed partial class Connection
     void IDataManager.TpcFinish(Transaction transaction)
     {
         StorageTransaction stxn = _storageTransaction ?? throw new StorageTransactionException("tpc_finish before tpc_begin");
-        Tid tid = _storage.TpcFinish(stxn, (t, oids) => _db.Invalidate(t, oids, this));
+        Tid tid = _storage.TpcFinish(stxn, _invalidateOthers ??= (t, oids) => _db.Invalidate(t, oids, this));
         foreach (Persistent obj in _stored)
         {
             obj._serial = tid;

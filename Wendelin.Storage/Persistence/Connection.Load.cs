@@ -44,7 +44,7 @@ public sealed partial class Connection
             g.ClassMetadata = record.ClassMetadata;
             g.HadNewArgs = record.Form is ClassMetadataForm.ClassWithArgs or ClassMetadataForm.NameWithArgs;
         }
-        object? state = _reader.StateToLive(obj._oid, className, record.State);
+        object? state = _reader.StateToLive(obj._oid, className, record.State, record.SharesContainers);
         obj._inSetState = true;
         try
         {

@@ -22,11 +22,16 @@ internal sealed class ObjectReader(Connection connection)
         }
     }
 
-    public object? StateToLive(Oid oid, string? className, PickleValue state)
+    /// <summary>
+    /// The live value of a record's state. <paramref name="shared"/> says whether a value may occur twice (the
+    /// record's <see cref="ZodbRecord.SharesContainers"/>): only then are converted values remembered, so that a shared
+    /// value stays one live instance (OB-10); a record without sharing is converted without that bookkeeping.
+    /// </summary>
+    public object? StateToLive(Oid oid, string? className, PickleValue state, bool shared = true)
     {
         try
         {
-            var memo = new Dictionary<PickleValue, object?>(ReferenceEqualityComparer.Instance);
+            Dictionary<PickleValue, object?>? memo = shared ? new(ReferenceEqualityComparer.Instance) : null;
             return ToLive(state, memo, 0);
         }
         catch (Exception ex) when (ex is PickleException or FormatException or ArgumentException or InvalidCastException)
@@ -35,7 +40,7 @@ internal sealed class ObjectReader(Connection connection)
         }
     }
 
-    private object? ToLive(PickleValue v, Dictionary<PickleValue, object?> memo, int depth)
+    private object? ToLive(PickleValue v, Dictionary<PickleValue, object?>? memo, int depth)
     {
         if (depth > PickleValue.MaxDepth)
         {
@@ -48,13 +53,13 @@ internal sealed class ObjectReader(Connection connection)
             case PickleBool b:
                 return b.Value;
             case PickleInt i:
-                return i.IsInt64 ? (object)i.Int64Value : i.BigValue;
+                return i.IsInt64 ? Box(i.Int64Value) : i.BigValue;
             case PickleFloat f:
                 return f.Value;
             case PickleStr s:
                 return s.Value;
         }
-        if (memo.TryGetValue(v, out object? known))
+        if (memo is not null && memo.TryGetValue(v, out object? known))
         {
             return known ?? throw new FormatException("a tuple contains itself (a cycle through a tuple cannot be rebuilt)");
         }
@@ -63,25 +68,25 @@ internal sealed class ObjectReader(Connection connection)
             case PickleBytes b:
                 {
                     byte[] bytes = b.Value.ToArray();
-                    memo[v] = bytes;
+                    Remember(memo, v, bytes);
                     return bytes;
                 }
             case PickleTuple t:
                 {
-                    memo[v] = null;
+                    Remember(memo, v, null);
                     var items = new object?[t.Count];
                     for (int k = 0; k < items.Length; k++)
                     {
                         items[k] = ToLive(t[k], memo, depth + 1);
                     }
                     PyTuple tuple = PyTuple.Own(items);
-                    memo[v] = tuple;
+                    Remember(memo, v, tuple);
                     return tuple;
                 }
             case PickleList l:
                 {
                     var list = new List<object?>(l.Count);
-                    memo[v] = list;
+                    Remember(memo, v, list);
                     foreach (PickleValue item in l)
                     {
                         list.Add(ToLive(item, memo, depth + 1));
@@ -93,36 +98,83 @@ internal sealed class ObjectReader(Connection connection)
             case PicklePersistentId pid:
                 {
                     object r = ResolveReference(pid);
-                    memo[v] = r;
+                    Remember(memo, v, r);
                     return r;
                 }
             default:
                 // sets, globals, reduced objects, Python-2 byte strings: kept as read, written back as they are
-                memo[v] = v;
+                Remember(memo, v, v);
                 return v;
         }
     }
 
-    private object DictToLive(PickleDict d, Dictionary<PickleValue, object?> memo, int depth)
+    private object DictToLive(PickleDict d, Dictionary<PickleValue, object?>? memo, int depth)
     {
         if (d.HasOnlyStrKeys)
         {
             var sd = new OrderedDictionary<string, object?>(d.Count, StringComparer.Ordinal);
-            memo[d] = sd;
+            Remember(memo, d, sd);
             foreach (KeyValuePair<PickleValue, PickleValue> kv in d)
             {
-                sd[((PickleStr)kv.Key).Value] = ToLive(kv.Value, memo, depth + 1);
+                string key = ((PickleStr)kv.Key).Value;
+                // The state's own keys are attribute names: one instance per name for all objects, as Python's
+                // persistent interns them in __setstate__. No other string of the state can be that instance, so
+                // what is written back does not change (the writer shares by instance).
+                sd[depth == 0 ? AttributeName(key) : key] = ToLive(kv.Value, memo, depth + 1);
             }
             return sd;
         }
         var od = new OrderedDictionary<object, object?>(d.Count, PythonValues.KeyEquality);
-        memo[d] = od;
+        Remember(memo, d, od);
         foreach (KeyValuePair<PickleValue, PickleValue> kv in d)
         {
             object key = ToLive(kv.Key, memo, depth + 1) ?? NoneKey.Instance;
             od[key] = ToLive(kv.Value, memo, depth + 1);
         }
         return od;
+    }
+
+    private static readonly object[] SmallIntegers = CreateSmallIntegers();
+
+    private static object[] CreateSmallIntegers()
+    {
+        var boxes = new object[1024 + 128];
+        for (int i = 0; i < boxes.Length; i++)
+        {
+            boxes[i] = (long)(i - 128);
+        }
+        return boxes;
+    }
+
+    /// <summary>A boxed long; one shared box per value in [-128, 1024) (integers are values: the writer never shares them).</summary>
+    private static object Box(long value) =>
+        (ulong)(value + 128) < (ulong)SmallIntegers.Length ? SmallIntegers[value + 128] : value;
+
+    private static readonly string?[] AttributeNames = new string?[1024];
+
+    /// <summary>One instance per attribute name, from a small direct-mapped table (bounded whatever names records hold).</summary>
+    private static string AttributeName(string name)
+    {
+        if (name.Length > 64)
+        {
+            return name;
+        }
+        int slot = name.GetHashCode() & (AttributeNames.Length - 1);
+        string? known = AttributeNames[slot];
+        if (known is not null && string.Equals(known, name, StringComparison.Ordinal))
+        {
+            return known;
+        }
+        AttributeNames[slot] = name;
+        return name;
+    }
+
+    private static void Remember(Dictionary<PickleValue, object?>? memo, PickleValue value, object? live)
+    {
+        if (memo is not null)
+        {
+            memo[value] = live;
+        }
     }
 
     private object ResolveReference(PicklePersistentId pid)

@@ -48,7 +48,7 @@ internal sealed class ObjectWriter
     {
         PickleValue classMetadata = _connection!.ClassMetadataOf(obj);
         object? state = obj.StateForWrite();
-        var memo = new Dictionary<object, PickleValue>(ReferenceEqualityComparer.Instance);
+        var memo = new IdentityMap<object, PickleValue>();
         PickleValue pickledState;
         try
         {
@@ -61,7 +61,7 @@ internal sealed class ObjectWriter
         return ZodbPickle.WriteRecord(classMetadata, pickledState);
     }
 
-    private PickleValue ToPickle(object? v, Dictionary<object, PickleValue> memo, int depth)
+    private PickleValue ToPickle(object? v, IdentityMap<object, PickleValue> memo, int depth)
     {
         if (depth > PickleValue.MaxDepth)
         {
@@ -203,7 +203,7 @@ internal sealed class ObjectWriter
     {
         obj.Activate();
         var w = new ObjectWriter(connection, null, addNewObjects: false) { _inspectOnly = true };
-        return w.ToPickle(obj.StateForWrite(), new Dictionary<object, PickleValue>(ReferenceEqualityComparer.Instance), 0);
+        return w.ToPickle(obj.StateForWrite(), new IdentityMap<object, PickleValue>(), 0);
     }
 
     private bool _inspectOnly;
@@ -212,7 +212,7 @@ internal sealed class ObjectWriter
     public static PickleValue ToPickleStandalone(object? value)
     {
         var w = new ObjectWriter(null, null, addNewObjects: false);
-        return w.ToPickle(value, new Dictionary<object, PickleValue>(ReferenceEqualityComparer.Instance), 0);
+        return w.ToPickle(value, new IdentityMap<object, PickleValue>(), 0);
     }
 
     /// <summary>The transaction extension as stored: nothing for an empty dict, else one protocol-3 pickle of it.</summary>

@@ -301,7 +301,32 @@ public abstract class Persistent
 
     internal void NotifyInvalidate() => OnInvalidate();
 
-    internal object? StateForWrite() => GetState();
+    /// <summary>
+    /// The state to write, read at once by the writer and not kept: the attribute dictionary itself when the class
+    /// keeps the default <see cref="GetState"/> and no name needs filtering out (what that copy would hold), else
+    /// <see cref="GetState"/>.
+    /// </summary>
+    internal object? StateForWrite()
+    {
+        if (_hasRawState || _attributes is null || !UsesDefaultGetState(GetType()))
+        {
+            return GetState();
+        }
+        foreach (string name in _attributes.Keys)
+        {
+            if (name.StartsWith("_v_", StringComparison.Ordinal) || name.StartsWith("_p_", StringComparison.Ordinal))
+            {
+                return GetState();
+            }
+        }
+        return _attributes;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, bool> DefaultGetState = new();
+
+    private static bool UsesDefaultGetState(Type type) => DefaultGetState.GetOrAdd(type, static t =>
+        t.GetMethod(nameof(GetState), System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic, Type.EmptyTypes)
+            ?.DeclaringType == typeof(Persistent));
 
     internal void LoadStateFrom(object? state) => SetState(state);
 

@@ -146,11 +146,33 @@ public sealed partial class PickleReader
     }
 
     /// <summary>UTF-8 with Python's "surrogatepass": 3-byte encodings of lone surrogates are accepted (PK-5).</summary>
+    private static readonly string[] AsciiCharacters = CreateAsciiCharacters();
+
+    private static string[] CreateAsciiCharacters()
+    {
+        var table = new string[128];
+        for (int c = 0; c < table.Length; c++)
+        {
+            table[c] = ((char)c).ToString();
+        }
+        return table;
+    }
+
     private string DecodeUtf8(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length == 0)
         {
             return "";
+        }
+        if (bytes.Length == 1 && bytes[0] < 0x80)
+        {
+            // CPython keeps one string object per one-character text below U+0100 and our writer treats those as one
+            // memo entry whatever the instance (PK-33), so one shared instance per ASCII character loses nothing.
+            return AsciiCharacters[bytes[0]];
+        }
+        if (System.Text.Ascii.IsValid(bytes))
+        {
+            return string.Create(bytes.Length, bytes, static (chars, b) => System.Text.Ascii.ToUtf16(b, chars, out _));
         }
         char[] rented = ArrayPool<char>.Shared.Rent(bytes.Length);
         try

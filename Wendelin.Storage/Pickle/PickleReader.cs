@@ -16,10 +16,14 @@ namespace Wendelin.Storage.Pickle;
 public sealed partial class PickleReader
 {
     private readonly ReadOnlyMemory<byte> _data;
-    private readonly List<PickleValue> _stack = [];
-    private readonly List<int> _marks = [];
-    private readonly Dictionary<long, PickleValue> _memo = [];
-    private readonly List<PicklePersistentId> _persistentIds = [];
+    private readonly List<PickleValue> _stack = new(16);
+    private readonly List<int> _marks = new(4);
+    // The memo: an array for the indices picklers write (0, 1, 2, … in order), a dictionary for any others, so that
+    // memory stays bounded by the number of PUTs (PK-21) whatever indices a hostile pickle names.
+    private PickleValue?[] _memoDense = [];
+    private Dictionary<long, PickleValue>? _memoSparse;
+    private int _memoCount;
+    private List<PicklePersistentId>? _persistentIds;
     private int _pos;
     private int _opStart;
     private int _op = -1;
@@ -42,8 +46,14 @@ public sealed partial class PickleReader
     /// <summary>The protocol named by the PROTO opcode of the last pickle read (0 when it had none).</summary>
     public int Protocol { get; private set; }
 
+    /// <summary>
+    /// True once a memo fetch (GET) returned bytes, a tuple, a list or a dict: only then can one such value appear twice
+    /// in what was read (shared, or in a cycle), which converters that copy values must preserve.
+    /// </summary>
+    internal bool SharesContainers { get; private set; }
+
     /// <summary>Every persistent id read so far, in the order of their BINPERSID/PERSID opcodes.</summary>
-    public IReadOnlyList<PicklePersistentId> PersistentIds => _persistentIds;
+    public IReadOnlyList<PicklePersistentId> PersistentIds => (IReadOnlyList<PicklePersistentId>?)_persistentIds ?? [];
 
     /// <summary>Reads one pickle (up to and including its STOP); trailing bytes are left for the next call.</summary>
     public static PickleValue Read(ReadOnlyMemory<byte> data) => new PickleReader(data).ReadPickle();
@@ -124,6 +134,7 @@ public sealed partial class PickleReader
                 DropFrom(PopMark(out _));
                 break;
             case Opcodes.Dup:
+                SharesContainers |= Top() is PickleBytes or PickleTuple or PickleList or PickleDict;
                 Push(Top());
                 break;
 
@@ -138,7 +149,7 @@ public sealed partial class PickleReader
                 MemoPut(ReadU32(d));
                 break;
             case Opcodes.Memoize:
-                MemoPut(_memo.Count);
+                MemoPut(_memoCount);
                 break;
             case Opcodes.Get:
                 MemoGet(ParseMemoIndex(ReadLine(d)));
@@ -544,22 +555,48 @@ public sealed partial class PickleReader
     private void MemoPut(long index)
     {
         PickleValue v = Top();
-        _memo[index] = v;
+        if (index >= 0 && index < _memoDense.Length)
+        {
+            if (_memoDense[index] is null && _memoSparse?.Remove(index) != true)
+            {
+                _memoCount++; // a new index (one put in the dictionary before the array grew over it moves here)
+            }
+            _memoDense[index] = v;
+            return;
+        }
+        if (index >= 0 && index <= 2 * (long)_memoCount + 16 && (_memoSparse is null || !_memoSparse.ContainsKey(index)))
+        {
+            Array.Resize(ref _memoDense, (int)Math.Max(index + 1, Math.Max(16, 2L * _memoDense.Length)));
+            _memoDense[index] = v;
+            _memoCount++;
+            return;
+        }
+        _memoSparse ??= [];
+        if (_memoSparse.TryAdd(index, v))
+        {
+            _memoCount++;
+        }
+        else
+        {
+            _memoSparse[index] = v;
+        }
     }
 
     private void MemoGet(long index)
     {
-        if (!_memo.TryGetValue(index, out PickleValue? v))
+        PickleValue? v = index >= 0 && index < _memoDense.Length ? _memoDense[index] : null;
+        if (v is null && (_memoSparse is null || !_memoSparse.TryGetValue(index, out v)))
         {
             throw Fail($"memo entry {index} not found");
         }
+        SharesContainers |= v is PickleBytes or PickleTuple or PickleList or PickleDict;
         Push(v);
     }
 
     private void PushPersistentId(PickleValue pid)
     {
         var p = new PicklePersistentId(pid);
-        _persistentIds.Add(p);
+        (_persistentIds ??= []).Add(p);
         Push(p);
     }
 

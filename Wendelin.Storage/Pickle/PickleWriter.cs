@@ -19,11 +19,15 @@ public sealed class PickleWriter
 
     private readonly IBufferWriter<byte> _out;
     private readonly bool _fast;
-    private readonly Dictionary<PickleValue, int> _memo = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<(string, string), int> _globals = [];
-    private readonly Dictionary<ulong, int> _pidOids = [];
-    private readonly Dictionary<string, int> _sharedStrings = new(StringComparer.Ordinal);
-    private readonly Dictionary<int, int> _sharedBytes = [];
+    private readonly IdentityMap<PickleValue, int> _memo = new();
+    // The memo entries of objects Python has once whatever our instances (PK-33): created when first needed.
+    private List<(string Module, string Name, int Index)>? _globals; // searched in order while short
+    private Dictionary<(string, string), int>? _globalMap; // then by hash
+    private Dictionary<ulong, int>? _pidOids;
+    // CPython's singletons (PK-33) met so far: key = one-character string's code (-1 for ""), or 0x1000 + the byte of
+    // a one-byte bytes (0x0FFF for b""); at most 514 keys, searched in order.
+    private (int Key, int Index)[]? _singletons;
+    private int _singletonCount;
     private readonly HashSet<PickleValue>? _fastInProgress;
     private int _memoCount;
     private long _written;
@@ -74,10 +78,10 @@ public sealed class PickleWriter
     public void ClearMemo()
     {
         _memo.Clear();
-        _globals.Clear();
-        _pidOids.Clear();
-        _sharedStrings.Clear();
-        _sharedBytes.Clear();
+        _globals = null;
+        _globalMap = null;
+        _pidOids = null;
+        _singletonCount = 0;
         _memoCount = 0;
     }
 
@@ -200,7 +204,7 @@ public sealed class PickleWriter
             return;
         }
         int index = _memoCount++;
-        _memo[v] = index;
+        _memo.Set(v, index);
         Span<byte> buf = stackalloc byte[5];
         if (index < 256)
         {
@@ -298,7 +302,8 @@ public sealed class PickleWriter
     {
         // CPython's empty and one-Latin-1-character strings are singletons, so Python's pickler shares them (PK-33).
         bool shared = s.Value.Length == 0 || (s.Value.Length == 1 && s.Value[0] < 256);
-        if (shared && !_fast && _sharedStrings.TryGetValue(s.Value, out int index))
+        int singleton = s.Value.Length == 0 ? -1 : s.Value[0];
+        if (shared && !_fast && FindSingleton(singleton) is int index)
         {
             WriteGet(index);
             return;
@@ -325,7 +330,7 @@ public sealed class PickleWriter
         Memoize(s);
         if (shared && !_fast)
         {
-            _sharedStrings[s.Value] = _memoCount - 1;
+            AddSingleton(singleton, _memoCount - 1);
         }
     }
 
@@ -333,7 +338,7 @@ public sealed class PickleWriter
     {
         bool shared = !isByteString && data.Length <= 1;
         int key = data.Length == 0 ? -1 : shared ? data[0] : 0;
-        if (shared && !_fast && _sharedBytes.TryGetValue(key, out int index))
+        if (shared && !_fast && FindSingleton(0x1000 + key) is int index)
         {
             WriteGet(index);
             return;
@@ -355,14 +360,14 @@ public sealed class PickleWriter
         Memoize(v);
         if (shared && !_fast)
         {
-            _sharedBytes[key] = _memoCount - 1;
+            AddSingleton(0x1000 + key, _memoCount - 1);
         }
     }
 
     private void SaveGlobal(PickleGlobal g)
     {
         // A class is one object in Python: every mention after the first is a memo reference (PK-33).
-        if (!_fast && _globals.TryGetValue((g.Module, g.Name), out int index))
+        if (!_fast && FindGlobal(g) is int index)
         {
             WriteGet(index);
             return;
@@ -377,7 +382,74 @@ public sealed class PickleWriter
         Memoize(g);
         if (!_fast)
         {
-            _globals[(g.Module, g.Name)] = _memoCount - 1;
+            AddGlobal(g, _memoCount - 1);
+        }
+    }
+
+    private int? FindSingleton(int key)
+    {
+        for (int i = 0; i < _singletonCount; i++)
+        {
+            if (_singletons![i].Key == key)
+            {
+                return _singletons[i].Index;
+            }
+        }
+        return null;
+    }
+
+    private void AddSingleton(int key, int index)
+    {
+        for (int i = 0; i < _singletonCount; i++)
+        {
+            if (_singletons![i].Key == key)
+            {
+                _singletons[i].Index = index;
+                return;
+            }
+        }
+        if (_singletons is null || _singletonCount == _singletons.Length)
+        {
+            Array.Resize(ref _singletons, Math.Max(4, _singletonCount * 2));
+        }
+        _singletons[_singletonCount++] = (key, index);
+    }
+
+    private int? FindGlobal(PickleGlobal g)
+    {
+        if (_globalMap is not null)
+        {
+            return _globalMap.TryGetValue((g.Module, g.Name), out int i) ? i : null;
+        }
+        if (_globals is not null)
+        {
+            foreach ((string module, string name, int index) in _globals)
+            {
+                if (string.Equals(module, g.Module, StringComparison.Ordinal) && string.Equals(name, g.Name, StringComparison.Ordinal))
+                {
+                    return index;
+                }
+            }
+        }
+        return null;
+    }
+
+    private void AddGlobal(PickleGlobal g, int index)
+    {
+        if (_globalMap is not null)
+        {
+            _globalMap[(g.Module, g.Name)] = index;
+            return;
+        }
+        (_globals ??= []).Add((g.Module, g.Name, index));
+        if (_globals.Count > 16)
+        {
+            _globalMap = [];
+            foreach ((string module, string name, int i) in _globals)
+            {
+                _globalMap[(module, name)] = i;
+            }
+            _globals = null;
         }
     }
 
@@ -717,7 +789,7 @@ public sealed class PickleWriter
             return;
         }
         ulong key = BinaryPrimitives.ReadUInt64BigEndian(oid);
-        if (v is PickleBytes && _pidOids.TryGetValue(key, out int index))
+        if (v is PickleBytes && _pidOids is not null && _pidOids.TryGetValue(key, out int index))
         {
             WriteGet(index);
             return;
@@ -725,7 +797,7 @@ public sealed class PickleWriter
         Save(v, depth + 1);
         if (v is PickleBytes)
         {
-            _pidOids[key] = _memo[v];
+            (_pidOids ??= [])[key] = _memo[v];
         }
     }
 
@@ -754,8 +826,17 @@ public sealed class PickleWriter
 
     private void WriteLineUtf8(string s)
     {
-        Write(Encoding.UTF8.GetBytes(s));
-        WriteByte((byte)'\n');
+        int max = Encoding.UTF8.GetMaxByteCount(s.Length) + 1;
+        if (max > 256)
+        {
+            Write(Encoding.UTF8.GetBytes(s));
+            WriteByte((byte)'\n');
+            return;
+        }
+        Span<byte> line = stackalloc byte[max];
+        int n = Encoding.UTF8.GetBytes(s, line);
+        line[n] = (byte)'\n';
+        Write(line[..(n + 1)]);
     }
 
     /// <summary>UTF-8 with "surrogatepass": a lone surrogate becomes its 3-byte encoding, as Python writes it.</summary>

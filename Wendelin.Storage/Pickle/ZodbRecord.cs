@@ -92,8 +92,14 @@ public sealed class ZodbRecord
         PickleValue cls = reader.ReadPickle();
         int classLength = reader.Position;
         PickleValue state = reader.ReadPickle();
-        return new ZodbRecord(cls, state, classLength, reader.Position, reader.PersistentIds);
+        return new ZodbRecord(cls, state, classLength, reader.Position, reader.PersistentIds)
+        {
+            SharesContainers = reader.SharesContainers,
+        };
     }
+
+    /// <summary>True when a bytes, tuple, list or dict value may occur more than once in the record (see <see cref="PickleReader"/>).</summary>
+    internal bool SharesContainers { get; private init; }
 
     private static (ClassMetadataForm, PickleValue, PickleValue?, string?, string?) InterpretClass(PickleValue meta)
     {

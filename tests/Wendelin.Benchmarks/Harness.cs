@@ -31,6 +31,36 @@ internal sealed class Harness
     }
 
     /// <summary>
+    /// Measures the actions in turn, <paramref name="runs"/> rounds, so that drift hits all alike; with
+    /// <paramref name="warmup"/>, each action runs once untimed first (JIT tiers, caches, file system), so the rounds
+    /// measure the steady state of every action alike.
+    /// </summary>
+    public static Samples[] Interleaved(int runs, params (string Name, Action Action)[] items) => Interleaved(runs, false, items);
+
+    /// <inheritdoc cref="Interleaved(int, ValueTuple{string, Action}[])"/>
+    public static Samples[] Interleaved(int runs, bool warmup, params (string Name, Action Action)[] items)
+    {
+        if (warmup)
+        {
+            foreach ((_, Action action) in items)
+            {
+                action();
+            }
+        }
+        double[][] seconds = [.. items.Select(_ => new double[runs])];
+        for (int r = 0; r < runs; r++)
+        {
+            for (int i = 0; i < items.Length; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                items[i].Action();
+                seconds[i][r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            }
+        }
+        return [.. items.Select((item, i) => new Samples(item.Name, seconds[i]))];
+    }
+
+    /// <summary>
     /// Times several actions in turns (A B C, A B C, …; <paramref name="setup"/> before each), so that drift of
     /// the shared machine hits them alike: same-run ratios of interleaved samples are steadier than of blocks.
     /// </summary>

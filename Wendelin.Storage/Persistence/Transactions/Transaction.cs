@@ -32,10 +32,12 @@ public sealed partial class Transaction
 {
     private readonly TransactionManager _manager;
     private readonly List<IDataManager> _resources = [];
-    private readonly List<Savepoint> _savepoints = [];
-    private readonly List<Action> _beforeCommitHooks = [];
-    private readonly List<Action<bool>> _afterCommitHooks = [];
-    private readonly HashSet<IDataManager> _voted = new(ReferenceEqualityComparer.Instance);
+    // Created when first needed: most transactions take no savepoint and have no hooks.
+    private List<Savepoint>? _savepoints;
+    private List<Action>? _beforeCommitHooks;
+    private List<Action<bool>>? _afterCommitHooks;
+    private OrderedDictionary<string, object?>? _extension;
+    private int _votedCount; // participants vote in order: the first _votedCount of the ordered list have voted
     private List<IDataManager>? _lateJoiners;
     private bool _inCommitStep;
 
@@ -52,7 +54,10 @@ public sealed partial class Transaction
     public string Description { get; set; } = "";
 
     /// <summary>The extension dictionary, pickled with the commit in insertion order (empty: nothing stored).</summary>
-    public OrderedDictionary<string, object?> Extension { get; } = new(StringComparer.Ordinal);
+    public OrderedDictionary<string, object?> Extension => _extension ??= new(StringComparer.Ordinal);
+
+    /// <summary>True when <see cref="Extension"/> has entries (without creating it).</summary>
+    internal bool HasExtension => _extension is { Count: > 0 };
 
     /// <summary>The data managers that joined, in joining order.</summary>
     public IReadOnlyList<IDataManager> Resources => _resources;
@@ -92,14 +97,14 @@ public sealed partial class Transaction
     public void AddBeforeCommitHook(Action hook)
     {
         ArgumentNullException.ThrowIfNull(hook);
-        _beforeCommitHooks.Add(hook);
+        (_beforeCommitHooks ??= []).Add(hook);
     }
 
     /// <summary>Runs after the commit ended, with true when it succeeded; a hook's exception is swallowed.</summary>
     public void AddAfterCommitHook(Action<bool> hook)
     {
         ArgumentNullException.ThrowIfNull(hook);
-        _afterCommitHooks.Add(hook);
+        (_afterCommitHooks ??= []).Add(hook);
     }
 
     /// <summary>
@@ -125,7 +130,7 @@ public sealed partial class Transaction
             throw new InvalidOperationException($"cannot join a transaction that is {Status}");
         }
         _resources.Add(dataManager);
-        foreach (Savepoint sp in _savepoints)
+        foreach (Savepoint sp in _savepoints ?? [])
         {
             sp.AddAbortOnRollback(dataManager);
         }
@@ -152,7 +157,7 @@ public sealed partial class Transaction
             parts.Add((dm, dm.Savepoint(this)));
         }
         var sp = new Savepoint(this, parts);
-        _savepoints.Add(sp);
+        (_savepoints ??= []).Add(sp);
         return sp;
     }
 
@@ -221,7 +226,7 @@ public sealed partial class Transaction
         InvalidateSavepoints(0);
         try
         {
-            for (int i = 0; i < _beforeCommitHooks.Count; i++)
+            for (int i = 0; _beforeCommitHooks is not null && i < _beforeCommitHooks.Count; i++)
             {
                 _beforeCommitHooks[i]();
             }
@@ -258,7 +263,7 @@ public sealed partial class Transaction
             foreach (IDataManager dm in ordered)
             {
                 dm.TpcVote(this);
-                _voted.Add(dm);
+                _votedCount++;
             }
         }
         catch
@@ -315,9 +320,9 @@ public sealed partial class Transaction
             ordered.AddRange(late);
             _lateJoiners = null;
         }
-        foreach (IDataManager dm in ordered)
+        for (int i = _votedCount; i < ordered.Count; i++)
         {
-            if (!_voted.Contains(dm))
+            IDataManager dm = ordered[i];
             {
                 try
                 {
@@ -359,7 +364,7 @@ public sealed partial class Transaction
             _manager.Free(this);
             if (runAfterCommitHooks)
             {
-                foreach (Action<bool> hook in _afterCommitHooks)
+                foreach (Action<bool> hook in _afterCommitHooks ?? [])
                 {
                     try
                     {
@@ -377,6 +382,10 @@ public sealed partial class Transaction
     private static List<IDataManager> Sorted(List<IDataManager> managers)
     {
         var list = new List<IDataManager>(managers);
+        if (list.Count <= 1)
+        {
+            return list;
+        }
         // stable: equal keys keep their joining order
         var keyed = new List<(string Key, int Index, IDataManager Dm)>(list.Count);
         for (int i = 0; i < list.Count; i++)
@@ -398,6 +407,10 @@ public sealed partial class Transaction
     /// <summary>Drops savepoints from index <paramref name="from"/> on (they can no longer be rolled back).</summary>
     internal void InvalidateSavepoints(int from)
     {
+        if (_savepoints is null)
+        {
+            return;
+        }
         for (int i = from; i < _savepoints.Count; i++)
         {
             _savepoints[i].Invalidate();
@@ -405,7 +418,7 @@ public sealed partial class Transaction
         _savepoints.RemoveRange(from, _savepoints.Count - from);
     }
 
-    internal int IndexOf(Savepoint savepoint) => _savepoints.IndexOf(savepoint);
+    internal int IndexOf(Savepoint savepoint) => _savepoints?.IndexOf(savepoint) ?? -1;
 
     /// <summary>A participant that joined after a savepoint is aborted and leaves when that savepoint is rolled back.</summary>
     internal void Unjoin(IDataManager dataManager) => _resources.Remove(dataManager);

@@ -12,6 +12,7 @@ public sealed class TransactionManager
 {
     private readonly Lock _lock = new();
     private readonly List<ISynchronizer> _synchronizers = [];
+    private ISynchronizer[]? _synchronizerSnapshot; // what Synchronizers() hands out until the list changes
     private Transaction? _current;
 
     /// <summary>
@@ -87,6 +88,7 @@ public sealed class TransactionManager
             if (!_synchronizers.Contains(synchronizer))
             {
                 _synchronizers.Add(synchronizer);
+                _synchronizerSnapshot = null;
             }
         }
     }
@@ -95,7 +97,10 @@ public sealed class TransactionManager
     {
         lock (_lock)
         {
-            _synchronizers.Remove(synchronizer);
+            if (_synchronizers.Remove(synchronizer))
+            {
+                _synchronizerSnapshot = null;
+            }
         }
     }
 
@@ -103,7 +108,7 @@ public sealed class TransactionManager
     {
         lock (_lock)
         {
-            return [.. _synchronizers];
+            return _synchronizerSnapshot ??= [.. _synchronizers]; // never changed once handed out
         }
     }
 

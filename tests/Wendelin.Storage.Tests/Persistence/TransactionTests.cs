@@ -105,6 +105,10 @@ public sealed class TransactionTests
         {
             Assert.Contains(dm + ".tpc_abort", log);
         }
+        // OB-22: only participants that had not voted get Abort (a voted before b failed its vote)
+        Assert.Equal(step != "tpc_vote", log.Contains("a.abort"));
+        Assert.Contains("b.abort", log);
+        Assert.Contains("c.abort", log);
         // the manager is usable at once
         Assert.NotSame(txn, tm.Current);
         Assert.Equal(PTransactionStatus.Active, tm.Current.Status);
