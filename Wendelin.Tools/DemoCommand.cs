@@ -9,7 +9,7 @@ using Wendelin.Storage.Persistence;
 namespace Wendelin.Tools;
 
 /// <summary>
-/// <c>wendelin demo</c>: the README's first command (spec/zbigfile.md §6, spec/tools.md TL-9). It creates a database
+/// <c>wendelin demo</c>: the README's first command (spec/zbigfile.md §6, spec/tools.md TL-8). It creates a database
 /// file (<c>./wendelin-demo.fs</c> by default; a previous demo's file is started afresh, a file holding anything else
 /// is refused), appends a float64 ZBigArray several times larger than its RAM budget chunk by chunk with a commit
 /// every so often (as upstream's demo does, to bound dirty data), computes statistics streaming, changes a slice and

@@ -3,7 +3,7 @@ using Wendelin.TestSupport;
 
 namespace Wendelin.Tools.Tests;
 
-/// <summary><c>wendelin demo</c> end to end, in process, at a tiny size; and its one-line errors.</summary>
+/// <summary><c>wendelin demo</c> end to end, in process, at a tiny size; its file rules and one-line errors (spec/tools.md TL-8).</summary>
 public sealed class DemoTests
 {
     internal static (int Code, string Output, string Error) Run(params string[] args)

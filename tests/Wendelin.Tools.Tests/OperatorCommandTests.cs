@@ -6,7 +6,10 @@ using Wendelin.TestSupport;
 
 namespace Wendelin.Tools.Tests;
 
-/// <summary>stats, verify, pack, undo-log, undo and reindex end to end on the fixtures, including every bad input.</summary>
+/// <summary>
+/// stats, verify, pack, undo-log, undo and reindex end to end on the fixtures, and every command on every bad input
+/// (spec/tools.md TL-2 exit codes, TL-3 one-line errors, TL-4 opening files, TL-5 cancellation).
+/// </summary>
 public sealed class OperatorCommandTests
 {
     internal static (int Code, string Output, string Error) Run(params string[] args)

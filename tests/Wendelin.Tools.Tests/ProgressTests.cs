@@ -7,7 +7,7 @@ namespace Wendelin.Tools.Tests;
 [CollectionDefinition("progress", DisableParallelization = true)]
 public sealed class ProgressCollection;
 
-/// <summary>The shared progress helper: bars on a terminal, plain lines when redirected (it holds static test seams).</summary>
+/// <summary>The progress helper (spec/tools.md TL-7): bars on a terminal, plain lines when redirected (it holds static test seams).</summary>
 [Collection("progress")]
 public sealed class ProgressTests
 {
