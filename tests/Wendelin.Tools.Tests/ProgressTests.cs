@@ -35,6 +35,49 @@ public sealed class ProgressTests
     }
 
     [Fact]
+    public void Byte_phases_show_amounts_and_rates_as_lines_and_as_bars()
+    {
+        using var dir = new TempDirectory("progress-bytes");
+        TimeSpan saved = ToolProgress.PlainDelay;
+        ToolProgress.PlainDelay = TimeSpan.Zero;
+        try
+        {
+            (int code, _, string error) = OperatorCommandTests.Run("array", "export", Fixtures.Path("zbigarray-zblk1.fs"), "A", dir.File("a.npy"));
+            Assert.Equal(0, code);
+            string[] lines = error.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n');
+            Assert.Equal("export: A 0% (0 B of 7.6 MiB, ", lines[0][..30]);
+            Assert.Matches(@"^export: A 100% \(7\.6 MiB of 7\.6 MiB, \d+\.\d s, \d+(\.\d)? \w+/s\)$", lines[^1]);
+        }
+        finally
+        {
+            ToolProgress.PlainDelay = saved;
+        }
+        var screen = new StringWriter();
+        ToolProgress.TerminalOverride = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Yes,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.Yes,
+            Out = new AnsiConsoleOutput(screen),
+        });
+        try
+        {
+            (int code, string output, string error) = OperatorCommandTests.Run("array", "export", Fixtures.Path("zbigarray-zblk1.fs"), "A", dir.File("b.npy"));
+            Assert.Equal(0, code);
+            Assert.Equal("", error);
+            Assert.StartsWith("exported A: shape (1000100) <f8 C order, 7.6 MiB in ", output, StringComparison.Ordinal);
+            Assert.Contains("export: A", screen.ToString(), StringComparison.Ordinal);
+            Assert.Contains("7.6/7.6 MiB", screen.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            ToolProgress.TerminalOverride = null;
+        }
+        Assert.Equal(File.ReadAllBytes(dir.File("a.npy")), File.ReadAllBytes(dir.File("b.npy")));
+        Assert.False(File.Exists(dir.File("a.npy.part")));
+    }
+
+    [Fact]
     public void A_terminal_gets_progress_bars()
     {
         var screen = new StringWriter();
