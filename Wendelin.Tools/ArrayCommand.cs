@@ -24,10 +24,10 @@ internal static class ArrayCommand
         return command;
     }
 
-    /// <summary><c>--format zblk0|zblk1|auto</c>: the block format written by import and the demo (ZB rules in spec/zbigfile.md).</summary>
+    /// <summary><c>--block-format zblk0|zblk1|auto</c>: the block format written by import and the demo (ZB rules in spec/zbigfile.md).</summary>
     internal static Option<string?> BlockFormatOption()
     {
-        var format = new Option<string?>("--format")
+        var format = new Option<string?>("--block-format")
         {
             Description = "Block format to write: zblk0 (a block per object), zblk1 (4 KiB chunks) or auto [default: $WENDELIN_CORE_ZBLK_FMT, else zblk0]",
         };

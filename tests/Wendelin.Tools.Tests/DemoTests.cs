@@ -33,7 +33,7 @@ public sealed class DemoTests
 
         // a second run starts the demo's own file afresh: no garbage of the first run accumulates
         long first = new FileInfo(db).Length;
-        (code, output, error) = Run("demo", "--path", db, "--size", "1M", "--budget", "2M", "--format", "zblk1");
+        (code, output, error) = Run("demo", "--path", db, "--size", "1M", "--budget", "2M", "--block-format", "zblk1");
         Assert.Equal("", error);
         Assert.Equal(0, code);
         Assert.StartsWith($"wendelin demo: started {db} afresh (the previous demo's {Units.Bytes(first)} are gone)\n", output, StringComparison.Ordinal);
