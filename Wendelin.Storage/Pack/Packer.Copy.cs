@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Wendelin.Storage.Format;
 using Wendelin.Storage.Fs;
 using Wendelin.Storage.IO;
@@ -18,6 +19,7 @@ internal sealed partial class Packer
     /// and the output is appended through <see cref="PackOutput"/>'s buffer: no read, write or allocation per record,
     /// except for a kept backpointer, whose data is looked up where it lies.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void WritePackedRegion(PackOutput output, long end)
     {
         long[] kept = _kept;
@@ -312,6 +314,7 @@ internal sealed partial class Packer
     }
 
     /// <summary>One worker of <see cref="CopyScannedLaterRegion"/>: takes segments until none is left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CopySegments(IStorageFile target, bool reports, CancellationTokenSource stop)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(CopyChunk);

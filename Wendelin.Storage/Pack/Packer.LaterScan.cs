@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Wendelin.Storage.Format;
 
 namespace Wendelin.Storage.Pack;
@@ -58,6 +59,7 @@ internal sealed partial class Packer
     /// validated in full (TxnScanner, a finished status, tids decreasing going back) and its records handed to the
     /// later region's visitor, until a transaction with a tid at or before the pack time (left to the forward scan).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ScanLaterBackward(long end, LaterScan scan, CancellationToken stop)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkReader.DefaultChunk);

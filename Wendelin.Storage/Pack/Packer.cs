@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Wendelin.Storage.Format;
 using Wendelin.Storage.Fs;
 using Wendelin.Storage.IO;
@@ -123,6 +124,7 @@ internal sealed partial class Packer
     /// The scan of <see cref="Scan"/> from the start: the packed region, then, unless the backward walk
     /// (<paramref name="walk"/>, Packer.LaterScan.cs) already did it, the later region.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a pack runs its loops once per process: no warm-up for tiering to use
     private void ScanForward(long end, Task<LaterScan>? walk)
     {
         using var reader = new ChunkReader(_source, end);
