@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Wendelin.Storage.Format;
 
@@ -127,6 +128,7 @@ internal static class TxnScanner
     /// they pass their checks, so a failure after some were visited leaves the caller to drop what it was given (a
     /// scan that stops at the first error).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static FormatError? Validate<TVisitor>(ReadOnlySpan<byte> bytes, long pos, long end, out TxnHeader header, out long size,
         ref TVisitor visitor)
         where TVisitor : struct, IRecordVisitor

@@ -370,6 +370,7 @@ internal sealed partial class Packer
     }
 
     /// <summary>Rewrites tloc, prev and backpointers of one transaction (validated by phase B) at old position <paramref name="tpos"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PatchTransaction(Span<byte> t, long tpos, TxnHeader h)
     {
         if (h.Status == TransactionStatus.Undone)

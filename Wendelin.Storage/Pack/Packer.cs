@@ -124,7 +124,7 @@ internal sealed partial class Packer
     /// The scan of <see cref="Scan"/> from the start: the packed region, then, unless the backward walk
     /// (<paramref name="walk"/>, Packer.LaterScan.cs) already did it, the later region.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a pack runs its loops once per process: no warm-up for tiering to use
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a pack runs once per process: its code gets no warm-up for tiering to use
     private void ScanForward(long end, Task<LaterScan>? walk)
     {
         using var reader = new ChunkReader(_source, end);
@@ -195,6 +195,7 @@ internal sealed partial class Packer
     /// Validates the transaction at <paramref name="pos"/> (PK-A1) and hands its records to the visitor: from memory
     /// when it fits in the reader's chunk, else record by record through a window.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TxnHeader ScanTransaction<TVisitor>(ChunkReader reader, long pos, ref TVisitor visitor, ref Tid last)
         where TVisitor : struct, IRecordVisitor
     {
@@ -244,6 +245,7 @@ internal sealed partial class Packer
     }
 
     /// <summary>Phase A's record: the object's state at the pack time so far (PK-A2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackedRecord(in DataHeader h, long pos, ReadOnlySpan<byte> record)
     {
         RegionRecords++;
@@ -252,6 +254,7 @@ internal sealed partial class Packer
     }
 
     /// <summary>Phase B's record of the later region: its last record, a backpointer into the packed region, references.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void LaterRecord(in DataHeader h, long pos, ReadOnlySpan<byte> record)
     {
         ulong oid = h.Oid.Value;
@@ -483,6 +486,7 @@ internal sealed partial class Packer
     }
 
     /// <summary>The strong references of a payload in memory; none without reading it when no persistent-id opcode occurs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private IReadOnlyList<Oid> ReferencesOfPayload(Oid oid, long pos, ReadOnlySpan<byte> payload)
     {
         if (payload.IndexOfAny((byte)Opcodes.BinPersId, (byte)Opcodes.PersId) < 0)
