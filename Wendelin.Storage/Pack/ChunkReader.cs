@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using Wendelin.Storage.IO;
 
 namespace Wendelin.Storage.Pack;
@@ -38,7 +37,6 @@ internal sealed class ChunkReader : IDisposable
     /// at least <paramref name="need"/> bytes): a caller that knows it needs nothing further (sparse records) does
     /// not read the gaps.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Span<byte> At(long pos, int need, long until = long.MaxValue)
     {
         if (need > _buffer.Length || pos < 0 || pos > End)

@@ -223,7 +223,6 @@ internal sealed partial class Packer
     /// The later region's record on the walk's thread: the dense object states are written directly (the forward scan
     /// writes only their pack-time fields), the rest deferred to <see cref="TakeLaterScan"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ConcurrentLaterRecord(LaterScan scan, in DataHeader h, long pos, ReadOnlySpan<byte> record)
     {
         ulong oid = h.Oid.Value;

@@ -245,7 +245,6 @@ internal sealed partial class Packer
     }
 
     /// <summary>Phase A's record: the object's state at the pack time so far (PK-A2).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackedRecord(in DataHeader h, long pos, ReadOnlySpan<byte> record)
     {
         RegionRecords++;
@@ -254,7 +253,6 @@ internal sealed partial class Packer
     }
 
     /// <summary>Phase B's record of the later region: its last record, a backpointer into the packed region, references.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void LaterRecord(in DataHeader h, long pos, ReadOnlySpan<byte> record)
     {
         ulong oid = h.Oid.Value;
@@ -486,7 +484,6 @@ internal sealed partial class Packer
     }
 
     /// <summary>The strong references of a payload in memory; none without reading it when no persistent-id opcode occurs.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private IReadOnlyList<Oid> ReferencesOfPayload(Oid oid, long pos, ReadOnlySpan<byte> payload)
     {
         if (payload.IndexOfAny((byte)Opcodes.BinPersId, (byte)Opcodes.PersId) < 0)
