@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Wendelin.Storage.IO;
 
 namespace Wendelin.Storage.Pack;
@@ -37,6 +38,7 @@ internal sealed class ChunkReader : IDisposable
     /// at least <paramref name="need"/> bytes): a caller that knows it needs nothing further (sparse records) does
     /// not read the gaps.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<byte> At(long pos, int need, long until = long.MaxValue)
     {
         if (need > _buffer.Length || pos < 0 || pos > End)

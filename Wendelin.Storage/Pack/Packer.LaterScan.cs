@@ -223,6 +223,7 @@ internal sealed partial class Packer
     /// The later region's record on the walk's thread: the dense object states are written directly (the forward scan
     /// writes only their pack-time fields), the rest deferred to <see cref="TakeLaterScan"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ConcurrentLaterRecord(LaterScan scan, in DataHeader h, long pos, ReadOnlySpan<byte> record)
     {
         ulong oid = h.Oid.Value;
@@ -245,7 +246,7 @@ internal sealed partial class Packer
             }
             return;
         }
-        if (_gc)
+        if (_gc && (record.Length != (long)h.RecordLength || MayReference(record[DataHeader.Size..])))
         {
             IReadOnlyList<Oid> refs = record.Length == (long)h.RecordLength
                 ? ReferencesOfPayload(h.Oid, pos, record[DataHeader.Size..])

@@ -245,6 +245,7 @@ internal sealed partial class Packer
     }
 
     /// <summary>Phase A's record: the object's state at the pack time so far (PK-A2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void PackedRecord(in DataHeader h, long pos, ReadOnlySpan<byte> record)
     {
         RegionRecords++;
@@ -253,6 +254,7 @@ internal sealed partial class Packer
     }
 
     /// <summary>Phase B's record of the later region: its last record, a backpointer into the packed region, references.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void LaterRecord(in DataHeader h, long pos, ReadOnlySpan<byte> record)
     {
         ulong oid = h.Oid.Value;
@@ -267,7 +269,7 @@ internal sealed partial class Packer
             // A backpointer into the later region shares the bytes of a record scanned on its own.
             return;
         }
-        if (_gc)
+        if (_gc && (record.Length != (long)h.RecordLength || MayReference(record[DataHeader.Size..])))
         {
             IReadOnlyList<Oid> refs = record.Length == (long)h.RecordLength
                 ? ReferencesOfPayload(h.Oid, pos, record[DataHeader.Size..])
@@ -482,6 +484,11 @@ internal sealed partial class Packer
         byte[]? data = _storage.ReadData(_source, h, pos, end, out _);
         return data is null ? [] : StrongReferences(oid, pos, data);
     }
+
+    /// <summary>False when no persistent-id opcode byte occurs anywhere in <paramref name="payload"/>: it has no reference.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool MayReference(ReadOnlySpan<byte> payload) =>
+        payload.IndexOfAny((byte)Opcodes.BinPersId, (byte)Opcodes.PersId) >= 0;
 
     /// <summary>The strong references of a payload in memory; none without reading it when no persistent-id opcode occurs.</summary>
     private IReadOnlyList<Oid> ReferencesOfPayload(Oid oid, long pos, ReadOnlySpan<byte> payload)
