@@ -106,12 +106,12 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         BlockTableSnapshot old = _snapshot;
         Tid before = SnapshotBefore();
         var changed = new HashSet<long>();
-        bool tableChanged = false;
+        List<Persistent>? tableChanged = null;
         foreach (Oid oid in oids)
         {
-            if (old.Nodes.Contains(oid))
+            if (old.IsTableObject(oid))
             {
-                tableChanged = true;
+                (tableChanged ??= []).Add(conn.Get(oid));
             }
             if (old.TryGetBlockOf(oid, out long b))
             {
@@ -153,29 +153,11 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
                 }
             }
         }
-        BlockTableSnapshot next;
-        if (tableChanged)
-        {
-            next = BlockTableSnapshot.Build(_file, before);
-            foreach ((long b, Oid oid) in old.Blocks)
-            {
-                if (!next.Blocks.TryGetValue(b, out Oid now) || now != oid)
-                {
-                    changed.Add(b);
-                }
-            }
-            foreach (long b in next.Blocks.Keys)
-            {
-                if (!old.Blocks.ContainsKey(b))
-                {
-                    changed.Add(b);
-                }
-            }
-        }
-        else
-        {
-            next = old.At(before);
-        }
+        // only the table's changed objects are re-read (ZB-41a): the cost follows the change, not the table
+        IReadOnlySet<Oid> changedOids = oids as IReadOnlySet<Oid> ?? new HashSet<Oid>(oids);
+        BlockTableSnapshot next = tableChanged is null
+            ? old.At(before)
+            : old.Update(_file, before, tableChanged, p => p.PersistentOid is { } o && changedOids.Contains(o), changed);
         _snapshot = next;
         if (changed.Count > 0)
         {

@@ -79,7 +79,7 @@ internal static class ZodbAppendScaleBenchmark
             double follow = Median(rs.Select(x => x.FollowerSeconds)) * 1e3 / commits;
             double p50 = Median(rs.Select(x => x.P50)) * 1e3;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{items[i].Name,-30} {ms,7:0.000} ms/commit (min {rs.Min(x => x.Seconds) * 1e3 / commits:0.000}, max {rs.Max(x => x.Seconds) * 1e3 / commits:0.000}, p50 {p50:0.000}); rate ratio to raw {rawMs / ms:0.000}x; time / smallest size {ms / ms1:0.000}x; {bytes:N0} bytes per commit ({bytes / (AppendBytes + ZBigFile.DefaultBlockSize):0.000} of appended + one block); follower sync {follow:0.000} ms"));
+                $"{items[i].Name,-30} {ms,7:0.000} ms/commit (min {rs.Min(x => x.Seconds) * 1e3 / commits:0.000}, max {rs.Max(x => x.Seconds) * 1e3 / commits:0.000}, p50 {p50:0.000}); rate ratio to raw {rawMs / ms:0.000}x; time / smallest size {ms / ms1:0.000}x; {bytes:N0} bytes per commit ({bytes / (AppendBytes + ZBigFile.DefaultBlockSize):0.000} of appended + one block); follower sync {follow:0.000} ms; gen-2 GCs {Median(rs.Select(x => (double)x.Gen2)):0}, GC pauses {Median(rs.Select(x => x.GcPause)) * 1e3 / commits:0.000} ms/commit"));
         }
         foreach (string b in bases.Values)
         {
@@ -92,7 +92,7 @@ internal static class ZodbAppendScaleBenchmark
         return 0;
     }
 
-    private sealed record Result(double Seconds, long Bytes, double FollowerSeconds, double P50);
+    private sealed record Result(double Seconds, long Bytes, double FollowerSeconds, double P50, int Gen2 = 0, double GcPause = 0);
 
     private static double Median(IEnumerable<double> values)
     {
@@ -153,11 +153,15 @@ internal static class ZodbAppendScaleBenchmark
             var times = new List<double>(commits);
             long size0 = 0;
             double seconds = 0, followSeconds = 0;
+            int gen2 = 0;
+            TimeSpan pause = TimeSpan.Zero;
             for (int i = 0; i < warmup + commits; i++)
             {
                 if (i == warmup)
                 {
                     size0 = new FileInfo(path).Length;
+                    gen2 = GC.CollectionCount(2);
+                    pause = GC.GetTotalPauseDuration();
                 }
                 long t0 = Stopwatch.GetTimestamp();
                 a.Append<double>(values);
@@ -178,6 +182,8 @@ internal static class ZodbAppendScaleBenchmark
                 }
             }
             long grown = new FileInfo(path).Length - size0;
+            gen2 = GC.CollectionCount(2) - gen2;
+            pause = GC.GetTotalPauseDuration() - pause;
             double last = b.GetItem<double>(b.Size - 1);
             if (last != values[^1])
             {
@@ -186,7 +192,7 @@ internal static class ZodbAppendScaleBenchmark
             tm2.Abort();
             follower.Dispose();
             c.Dispose();
-            return new Result(seconds, grown, followSeconds, Median(times));
+            return new Result(seconds, grown, followSeconds, Median(times), gen2, pause.TotalSeconds);
         }
         finally
         {
