@@ -9,7 +9,6 @@ internal sealed partial class ZBigFileHandle
 {
     private Transaction? _joinedTo;
     private Transaction? _finished;
-    private Tid _commitBase; // the snapshot our writeout started from (ZB-41a)
     private readonly List<HandleSavepoint> _savepoints = [];
 
     private void Join(Transaction transaction)
@@ -148,48 +147,6 @@ internal sealed partial class ZBigFileHandle
             // ZBlk0 and ZData hold no bytes after pickling; make them ghosts so that a later read loads real state
             p.Deactivate();
         }
-    }
-
-    /// <summary>
-    /// ZB-41a after our own commit changed the block table: the table objects our commit wrote are the ones on
-    /// the paths to the stored blocks whose serial is newer than the snapshot the commit started from (and, found
-    /// by <see cref="BlockTableSnapshot.Update"/>, split-off siblings); only those are re-read.
-    /// </summary>
-    private BlockTableSnapshot TableAfterOwnCommit(Tid before)
-    {
-        Tid since = _commitBase;
-        bool Written(Persistent p) => p.PersistentState != PersistentState.Ghost && p.PersistentSerial >= since;
-        LOBTree root = _file.BlockTable;
-        var seeds = new List<Persistent>();
-        foreach (long b in _stored)
-        {
-            TreeBase<long, object?> node = root;
-            for (int depth = 0; depth <= 64; depth++)
-            {
-                node.Activate();
-                if (Written(node))
-                {
-                    seeds.Add(node);
-                }
-                if (node._len == 0)
-                {
-                    break;
-                }
-                Persistent child = node._children[node.SearchChild(b)];
-                if (child is TreeBase<long, object?> sub)
-                {
-                    node = sub;
-                    continue;
-                }
-                if (child.PersistentOid is not null && Written(child))
-                {
-                    seeds.Add(child);
-                }
-                break;
-            }
-        }
-        // our own blocks' pages hold what we stored: nothing to invalidate
-        return _snapshot.Update(_file, before, seeds, Written, new HashSet<long>());
     }
 
     private static void CollectOids(TreeBase<int, object?> tree, List<Oid> oids, List<(int, Oid)> chunks, int depth)

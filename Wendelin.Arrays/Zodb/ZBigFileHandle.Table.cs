@@ -1,0 +1,53 @@
+using Wendelin.Storage;
+using Wendelin.Storage.BTrees;
+using Wendelin.Storage.Persistence;
+
+namespace Wendelin.Arrays.Zodb;
+
+// The block table after our own commit (spec/zbigfile.md ZB-41a).
+internal sealed partial class ZBigFileHandle
+{
+    private Tid _commitBase; // the snapshot our writeout started from
+
+    /// <summary>
+    /// ZB-41a after our own commit changed the block table: the table objects our commit wrote are the ones on
+    /// the paths to the stored blocks whose serial is newer than the snapshot the commit started from (and, found
+    /// by <see cref="BlockTableSnapshot.Update"/>, split-off siblings); only those are re-read.
+    /// </summary>
+    private BlockTableSnapshot TableAfterOwnCommit(Tid before)
+    {
+        Tid since = _commitBase;
+        bool Written(Persistent p) => p.PersistentState != PersistentState.Ghost && p.PersistentSerial >= since;
+        LOBTree root = _file.BlockTable;
+        var seeds = new List<Persistent>();
+        foreach (long b in _stored)
+        {
+            TreeBase<long, object?> node = root;
+            for (int depth = 0; depth <= 64; depth++)
+            {
+                node.Activate();
+                if (Written(node))
+                {
+                    seeds.Add(node);
+                }
+                if (node._len == 0)
+                {
+                    break;
+                }
+                Persistent child = node._children[node.SearchChild(b)];
+                if (child is TreeBase<long, object?> sub)
+                {
+                    node = sub;
+                    continue;
+                }
+                if (child.PersistentOid is not null && Written(child))
+                {
+                    seeds.Add(child);
+                }
+                break;
+            }
+        }
+        // our own blocks' pages hold what we stored: nothing to invalidate
+        return _snapshot.Update(_file, before, seeds, Written, new HashSet<long>());
+    }
+}
