@@ -1,11 +1,12 @@
+using Wendelin.Arrays.BigFile;
 using Wendelin.Storage;
 using Wendelin.Storage.BTrees;
 using Wendelin.Storage.Persistence;
 
 namespace Wendelin.Arrays.Zodb;
 
-// The block table after our own commit (spec/zbigfile.md ZB-41a).
-internal sealed partial class ZBigFileHandle
+// The block table after our own commit (spec/zbigfile.md ZB-41a); holes told apart at load (spec/bigfile.md BF-10a).
+internal sealed partial class ZBigFileHandle : IHoleAwareBlockFile
 {
     private Tid _commitBase; // the snapshot our writeout started from
 
@@ -49,5 +50,20 @@ internal sealed partial class ZBigFileHandle
         }
         // our own blocks' pages hold what we stored: nothing to invalidate
         return _snapshot.Update(_file, before, seeds, Written, new HashSet<long>());
+    }
+
+    /// <summary>A block without an entry in the snapshot's table is a hole (ZB-6): nothing is loaded, the buffer cleared only if needed.</summary>
+    bool IHoleAwareBlockFile.LoadBlockOrHole(long block, Span<byte> buffer, bool bufferIsZero)
+    {
+        if (!_snapshot.Blocks.ContainsKey(block))
+        {
+            if (!bufferIsZero)
+            {
+                buffer.Clear();
+            }
+            return false;
+        }
+        LoadBlock(block, buffer); // (a boundary in between may make it a hole after all: then it is loaded as zeros)
+        return true;
     }
 }
