@@ -159,7 +159,7 @@ internal sealed class BlockTableSnapshot
     }
 
     /// <summary>The table walked again whole, and every entry that differs from this snapshot reported.</summary>
-    private BlockTableSnapshot Rebuild(ZBigFile file, Tid before, ISet<long> changedBlocks)
+    internal BlockTableSnapshot Rebuild(ZBigFile file, Tid before, ISet<long> changedBlocks)
     {
         BlockTableSnapshot next = Build(file, before);
         foreach ((long b, Oid oid) in _blocks)

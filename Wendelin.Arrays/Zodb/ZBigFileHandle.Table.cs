@@ -52,6 +52,30 @@ internal sealed partial class ZBigFileHandle : IHoleAwareBlockFile
         return _snapshot.Update(_file, before, seeds, Written, new HashSet<long>());
     }
 
+    /// <summary>
+    /// ZB-41a at a boundary where other transactions changed objects of the table (<paramref name="tableOids"/>,
+    /// among all the changed <paramref name="oids"/>): only those objects, and new nodes under them, are re-read;
+    /// the blocks whose entry changed are added to <paramref name="changed"/>. An object that cannot be had any more
+    /// makes the table be walked whole.
+    /// </summary>
+    private BlockTableSnapshot TableAfterInvalidation(BlockTableSnapshot old, Tid before, List<Oid> tableOids, IReadOnlyCollection<Oid> oids, HashSet<long> changed)
+    {
+        var seeds = new List<Persistent>(tableOids.Count);
+        try
+        {
+            foreach (Oid oid in tableOids)
+            {
+                seeds.Add(_conn.Get(oid));
+            }
+        }
+        catch (StorageException)
+        {
+            return old.Rebuild(_file, before, changed);
+        }
+        IReadOnlySet<Oid> set = oids as IReadOnlySet<Oid> ?? new HashSet<Oid>(oids);
+        return old.Update(_file, before, seeds, p => p.PersistentOid is { } o && set.Contains(o), changed);
+    }
+
     /// <summary>A block without an entry in the snapshot's table is a hole (ZB-6): nothing is loaded, the buffer cleared only if needed.</summary>
     bool IHoleAwareBlockFile.LoadBlockOrHole(long block, Span<byte> buffer, bool bufferIsZero)
     {
