@@ -71,6 +71,51 @@ public sealed class BlockTableSnapshotTests(ITestOutputHelper output)
         c.Dispose();
     }
 
+    [Fact]
+    public void A_follower_hearing_of_an_append_reads_only_the_changed_objects()
+    {
+        using var t = new ZodbTestDb();
+        Connection c = t.Open();
+        var f = new ZBigFile(Bs);
+        c.Root["f"] = f;
+        for (long b = 0; b < 5000; b++)
+        {
+            f.BlockTable[b] = new ZBlk0();
+        }
+        c.TransactionManager.Commit();
+        FileHandle h = f.Open();
+        var tm = new TransactionManager();
+        Connection follower = t.Db.Open(tm);
+        var ff = follower.Root.Get<ZBigFile>("f");
+        FileHandle hf = ff.Open();
+        ZBigFileHandle glue = ff.OpenHandles()[0];
+        follower.CacheMinimize(); // the follower's buckets are ghosts: a full walk would load them all again
+        for (long b = 5000; b < 5003; b++)
+        {
+            ZodbTestDb.Write(h, b, b); // new blocks: the last bucket changes (and may split)
+            c.TransactionManager.Commit();
+        }
+        tm.Begin();
+        BlockTableSnapshot after = glue.Snapshot;
+        Assert.Equal(5003, after.Blocks.Count);
+        LOBTree root = ff.BlockTable;
+        int loaded = 0, buckets = 0;
+        for (int i = 0; i < root._len; i++)
+        {
+            buckets++;
+            loaded += root._children[i].PersistentState == PersistentState.Ghost ? 0 : 1;
+        }
+        Assert.True(buckets > 80, $"{buckets} buckets");
+        Assert.True(loaded <= 3, $"{loaded} of {buckets} buckets were loaded to update the follower's snapshot");
+        AssertSame(BlockTableSnapshot.Build(ff, after.Before), after);
+        Assert.Equal(5002, ZodbTestDb.Read(hf, 5002));
+        hf.Dispose();
+        tm.Abort();
+        follower.Dispose();
+        h.Dispose();
+        c.Dispose();
+    }
+
     private static int Run(int seed, int steps, int bulk)
     {
         var rnd = new Random(seed);
