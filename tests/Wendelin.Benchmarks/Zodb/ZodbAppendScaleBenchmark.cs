@@ -78,8 +78,9 @@ internal static class ZodbAppendScaleBenchmark
             double bytes = Median(rs.Select(x => (double)x.Bytes)) / commits;
             double follow = Median(rs.Select(x => x.FollowerSeconds)) * 1e3 / commits;
             double p50 = Median(rs.Select(x => x.P50)) * 1e3;
+            double p50First = Median(results[first].Select(x => x.P50)) * 1e3;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{items[i].Name,-30} {ms,7:0.000} ms/commit (min {rs.Min(x => x.Seconds) * 1e3 / commits:0.000}, max {rs.Max(x => x.Seconds) * 1e3 / commits:0.000}, p50 {p50:0.000}); rate ratio to raw {rawMs / ms:0.000}x; time / smallest size {ms / ms1:0.000}x; {bytes:N0} bytes per commit ({bytes / (AppendBytes + ZBigFile.DefaultBlockSize):0.000} of appended + one block); follower sync {follow:0.000} ms; gen-2 GCs {Median(rs.Select(x => (double)x.Gen2)):0}, GC pauses {Median(rs.Select(x => x.GcPause)) * 1e3 / commits:0.000} ms/commit"));
+                $"{items[i].Name,-30} {ms,7:0.000} ms/commit (min {rs.Min(x => x.Seconds) * 1e3 / commits:0.000}, max {rs.Max(x => x.Seconds) * 1e3 / commits:0.000}, p50 {p50:0.000}); rate ratio to raw {rawMs / ms:0.000}x; time / smallest size {ms / ms1:0.000}x (p50 {p50 / p50First:0.000}x); {bytes:N0} bytes per commit ({bytes / (AppendBytes + ZBigFile.DefaultBlockSize):0.000} of appended + one block); follower sync {follow:0.000} ms; gen-2 GCs {Median(rs.Select(x => (double)x.Gen2)):0}, GC pauses {Median(rs.Select(x => x.GcPause)) * 1e3 / commits:0.000} ms/commit"));
         }
         foreach (string b in bases.Values)
         {
