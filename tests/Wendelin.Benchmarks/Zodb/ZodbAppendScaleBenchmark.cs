@@ -88,6 +88,7 @@ internal static class ZodbAppendScaleBenchmark
             {
                 File.Delete(b);
                 File.Delete(b + ".index");
+                File.Delete(b + ".lock");
             }
         }
         return 0;
@@ -245,6 +246,7 @@ internal static class ZodbAppendScaleBenchmark
         }
         File.Move(tmp, path, overwrite: true);
         File.Move(tmp + ".index", path + ".index", overwrite: true);
+        File.Delete(tmp + ".lock");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"built {path} ({gib} GiB array, {items / blockItems:N0} ZBlk0 blocks, {new FileInfo(path).Length >> 20} MiB) in {clock.Elapsed.TotalSeconds:0.0} s"));
         return path;
