@@ -88,10 +88,19 @@ internal static class KeyOps<T>
         object? v = LiveValues.Normalize(value);
         if (isKey)
         {
+            v = Python2Key(v);
             CheckOrderable(v, 0);
         }
         return (T)v!;
     }
+
+    /// <summary>
+    /// A Python-2 str key as Python-3 ZODB reads it (spec/pickle.md PK-14, objects.md OB-41): ASCII → str, other bytes →
+    /// bytes, so that a Python-2 OO tree's keys order and compare as in Python 3.
+    /// </summary>
+    private static object? Python2Key(object? v) => v is Pickle.PickleByteString b
+        ? b.TryGetAscii(out string text) ? text : b.Value.ToArray()
+        : v;
 
     private static int ToInt32(object? value)
     {

@@ -110,13 +110,13 @@ internal sealed class ObjectReader(Connection connection)
 
     private object DictToLive(PickleDict d, Dictionary<PickleValue, object?>? memo, int depth)
     {
-        if (d.HasOnlyStrKeys)
+        if (HasOnlyTextKeys(d))
         {
             var sd = new OrderedDictionary<string, object?>(d.Count, StringComparer.Ordinal);
             Remember(memo, d, sd);
             foreach (KeyValuePair<PickleValue, PickleValue> kv in d)
             {
-                string key = ((PickleStr)kv.Key).Value;
+                string key = TextKey(kv.Key)!;
                 // The state's own keys are attribute names: one instance per name for all objects, as Python's
                 // persistent interns them in __setstate__. No other string of the state can be that instance, so
                 // what is written back does not change (the writer shares by instance).
@@ -128,11 +128,39 @@ internal sealed class ObjectReader(Connection connection)
         Remember(memo, d, od);
         foreach (KeyValuePair<PickleValue, PickleValue> kv in d)
         {
-            object key = ToLive(kv.Key, memo, depth + 1) ?? NoneKey.Instance;
+            object key = TextKey(kv.Key) ?? ToLive(kv.Key, memo, depth + 1) ?? NoneKey.Instance;
             od[key] = ToLive(kv.Value, memo, depth + 1);
         }
         return od;
     }
+
+    /// <summary>
+    /// True when every key is text: a str, or a Python-2 str of ASCII bytes (spec/pickle.md PK-14; Python-3 ZODB's
+    /// unpickler decodes those as ASCII, so a Python-2 database's attribute names and mapping keys are str).
+    /// </summary>
+    private static bool HasOnlyTextKeys(PickleDict d)
+    {
+        if (d.HasOnlyStrKeys)
+        {
+            return true;
+        }
+        foreach (KeyValuePair<PickleValue, PickleValue> kv in d)
+        {
+            if (TextKey(kv.Key) is null)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>A dict key as text (OB-10): a str, or an ASCII Python-2 str; null for any other key.</summary>
+    private static string? TextKey(PickleValue key) => key switch
+    {
+        PickleStr s => s.Value,
+        PickleByteString b when b.TryGetAscii(out string text) => text,
+        _ => null,
+    };
 
     private static readonly object[] SmallIntegers = CreateSmallIntegers();
 

@@ -298,7 +298,23 @@ public static class PythonValues
         double or float => "float",
         byte[] => "bytes",
         PyTuple => "tuple",
+        Pickle.PickleValue p => PickleTypeName(p),
+        NoneKey => "NoneType",
+        Persistent => "persistent object " + v.GetType().Name,
+        _ when IsDictionary(v) => "dict",
+        IList => "list",
         _ => v.GetType().Name,
+    };
+
+    /// <summary>The Python type of a value kept as the pickle read it (OB-10), for messages.</summary>
+    private static string PickleTypeName(Pickle.PickleValue p) => p.Kind switch
+    {
+        Pickle.PickleKind.ByteString => "Python-2 str",
+        Pickle.PickleKind.Set => "set",
+        Pickle.PickleKind.Global => "global",
+        Pickle.PickleKind.Object => "object",
+        Pickle.PickleKind.PersistentId => "persistent reference",
+        var k => k.ToString().ToLowerInvariant(),
     };
 
     /// <summary>A Python-like rendering for messages and debugging.</summary>
@@ -348,8 +364,57 @@ public static class PythonValues
             case IFormattable f:
                 sb.Append(f.ToString(null, CultureInfo.InvariantCulture));
                 break;
+            case NoneKey:
+                sb.Append("None");
+                break;
+            case Pickle.PickleByteString p2:
+                sb.Append(p2.TryGetAscii(out string ascii) ? $"'{ascii}'" : $"b'{Convert.ToHexString(p2.Value.Span)}'");
+                break;
+            case Pickle.PickleValue pv:
+                sb.Append('<').Append(pv.Describe()).Append('>');
+                break;
+            case Persistent:
+                sb.Append('<').Append(TypeName(v)).Append('>');
+                break;
+            case object when IsDictionary(v):
+                sb.Append('{');
+                int n = 0;
+                foreach (KeyValuePair<object, object?> kv in LiveValues.DictionaryEntries(v))
+                {
+                    if (n++ > 0)
+                    {
+                        sb.Append(", ");
+                    }
+                    if (n > 8)
+                    {
+                        sb.Append("...");
+                        break;
+                    }
+                    Repr(sb, kv.Key, depth + 1);
+                    sb.Append(": ");
+                    Repr(sb, kv.Value, depth + 1);
+                }
+                sb.Append('}');
+                break;
+            case IList list:
+                sb.Append('[');
+                for (int i = 0; i < list.Count; i++)
+                {
+                    if (i > 0)
+                    {
+                        sb.Append(", ");
+                    }
+                    if (i >= 8)
+                    {
+                        sb.Append("...");
+                        break;
+                    }
+                    Repr(sb, list[i], depth + 1);
+                }
+                sb.Append(']');
+                break;
             default:
-                sb.Append(v);
+                sb.Append('<').Append(TypeName(v)).Append('>');
                 break;
         }
     }

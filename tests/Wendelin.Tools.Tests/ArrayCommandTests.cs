@@ -39,6 +39,23 @@ public sealed class ArrayCommandTests
     }
 
     [Theory]
+    [InlineData("py2_pickle1")]
+    [InlineData("py2_pickle2")]
+    [InlineData("py2_pickle3")]
+    public void List_and_info_open_Python2_databases(string dialect)
+    {
+        // the root of a Python-2 database has Python-2 str keys (spec/pickle.md PK-14): list walks it, info finds the path
+        string path = Fixtures.Path($"upstream-zblk/{dialect}/zblk.fs");
+        (int code, string output, string error) = Run("array", "list", path);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.Contains("no ZBigArray is reachable from the root", output, StringComparison.Ordinal);
+        (code, _, error) = Run("array", "info", path, "zbigf");
+        Assert.Equal(2, code);
+        Assert.Contains("'zbigf' is a ZBigFile, not a ZBigArray", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("zbigarray-zblk0")]
     [InlineData("zbigarray-zblk1")]
     public void Info_gives_the_fixture_hashes_now_and_at_every_older_tid(string name)

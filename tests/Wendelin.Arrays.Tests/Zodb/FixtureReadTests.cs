@@ -131,6 +131,29 @@ public sealed class FixtureReadTests
         conn.Dispose();
     }
 
+    [Theory]
+    [InlineData("py2_pickle1")]
+    [InlineData("py2_pickle2")]
+    [InlineData("py2_pickle3")]
+    [InlineData("py3_pickle3")]
+    public void Upstream_dialects_are_reachable_from_the_root(string dialect)
+    {
+        // Python-2 roots have str keys kept as bytes: they load as text (spec/pickle.md PK-14, objects.md OB-10)
+        using Database db = OpenReadOnly($"upstream-zblk/{dialect}/zblk.fs");
+        Connection conn = db.Open();
+        Assert.Equal(["zbigf", "zblk0", "zblk1"], conn.Root.Keys.Cast<string>().Order(StringComparer.Ordinal));
+        var file = Assert.IsType<ZBigFile>(conn.Root["zbigf"]);
+        Assert.Same(conn.Get<ZBigFile>(new Oid(1)), file);
+        Assert.IsType<ZBlk0>(conn.Root["zblk0"]);
+        Assert.IsType<ZBlk1>(conn.Root["zblk1"]);
+        Assert.Equal(2097152, file.BlockSize);
+        using FileHandle h = file.Open();
+        using FileView v = h.Map(0, file.StoredSize, writable: false);
+        using ViewWindow w = v.Acquire(file.BlockSize, 8, writable: false);
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32BigEndian(w.ReadOnlySpan[4..]));
+        conn.Dispose();
+    }
+
     [Fact]
     public void Upstream_zblk1_has_the_layout_upstream_describes()
     {
