@@ -77,6 +77,13 @@ internal interface IStorageFileSystem
     IDisposable Lock(string lockPath);
 
     /// <summary>
+    /// True when another opener (another process, or another handle of this one) holds the lock
+    /// <paramref name="lockPath"/> now: a writer may be committing. Probes without taking the lock, creating the
+    /// file or writing it (verify's in-flight tail, spec/verify.md V123).
+    /// </summary>
+    bool IsLockHeld(string lockPath) => false;
+
+    /// <summary>
     /// Makes the directory's entries durable (fsync of the directory): a rename, creation or deletion in it survives a
     /// crash once this returns (pack's swap, spec/pack.md PK-S). In memory there is nothing to do.
     /// </summary>

@@ -110,6 +110,14 @@ internal sealed class MemoryFileSystem : IStorageFileSystem
         }
     }
 
+    public bool IsLockHeld(string lockPath)
+    {
+        lock (_gate)
+        {
+            return _locks.Contains(lockPath);
+        }
+    }
+
     public IDisposable Lock(string lockPath)
     {
         lock (_gate)

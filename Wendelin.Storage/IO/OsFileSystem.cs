@@ -128,6 +128,52 @@ internal sealed class OsFileSystem : IStorageFileSystem
         }
     }
 
+    public bool IsLockHeld(string lockPath)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            // a writer opens the lock file with no sharing: opening it again fails while it is held
+            try
+            {
+                using var probe = File.OpenHandle(lockPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                return false;
+            }
+            catch (FileNotFoundException)
+            {
+                return false;
+            }
+            catch (IOException)
+            {
+                return true;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+        int fd = OpenFile(lockPath, OpenReadOnly);
+        if (fd < 0)
+        {
+            return false; // no lock file (or unreadable): no writer we can see
+        }
+        try
+        {
+            // a shared flock conflicts with the writer's exclusive one (zc.lockfile's and ours), on any open file description
+            if (Flock(fd, LockSh | LockNb) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                return errno == (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD() ? 35 : 11); // EWOULDBLOCK
+            }
+            _ = Flock(fd, LockUn);
+            return false;
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    private const int LockSh = 1;
     private const int LockEx = 2;
     private const int LockNb = 4;
     private const int LockUn = 8;

@@ -30,6 +30,7 @@ public static class Checks
     public static readonly Check TornTail = new("V120", Severity.Warning, "no torn tail (bytes a writable open cuts off the end)");
     public static readonly Check LengthOnly = new("V121", Severity.Info, "a damaged transaction would be intact with another length");
     public static readonly Check UndoneStatus = new("V122", Severity.Info, "no obsolete 'u' transaction (its records are ignored)");
+    public static readonly Check InFlightTail = new("V123", Severity.Info, "no commit in progress at the end (a writer holds the lock; the tail is not checked)");
 
     // Objects (pass 2): ZODB's fsrefs over the current revision of every object.
     public static readonly Check Unreadable = new("V200", Severity.Error, "the current revision's data can be read");
@@ -70,7 +71,7 @@ public static class Checks
     [
         EmptyFile, FileHeader, TruncatedHeader, TidOrder, TransactionFits, Checkpoint, Status, HeaderLength, TruncatedRecord,
         Tloc, RecordFits, Trailer, VersionLength, RecordTid, PrevDirection, PrevTarget, PrevCurrent, BackDirection, BackTarget,
-        MiddleDamage, TornTail, LengthOnly, UndoneStatus,
+        MiddleDamage, TornTail, LengthOnly, UndoneStatus, InFlightTail,
         Unreadable, Pickle, MissingReference, UndoneReference, FailedReference,
         TreeState, BucketState, KeyType, KeyOrder, ChildKind, SeparatorRange, FirstBucket, BucketChain, EmptyBucket, NodeSize, TreeShape,
         ZBigFileState, BlockTable, BlockKey, BlockValue, ZBlk0Size, ZBlk1State, ChunkKey, ChunkOverlap, ChunkBounds, ZData, EmptyZData, SharedBlock,

@@ -21,8 +21,12 @@ internal sealed class StructureScan
     private int _recordCount;
     private long _reported = -1;
 
-    public StructureScan(IStorageFile file, VerifyStats stats, IProgress<VerifyProgress>? progress, CancellationToken cancel)
+    private readonly Func<bool> _writerActive;
+
+    public StructureScan(IStorageFile file, VerifyStats stats, IProgress<VerifyProgress>? progress, CancellationToken cancel,
+        Func<bool>? writerActive = null)
     {
+        _writerActive = writerActive ?? (static () => false);
         _file = file;
         _size = file.Length;
         _stats = stats;
@@ -64,20 +68,31 @@ internal sealed class StructureScan
             findings.Clear();
             records.Clear();
             long next = CheckTransaction(window, pos, ref last, findings, records, out bool damaged, out TxnHeader header);
-            foreach (Finding f in findings)
-            {
-                yield return f;
-            }
             if (!damaged)
             {
+                foreach (Finding f in findings)
+                {
+                    yield return f;
+                }
                 Commit(records, header.Status);
                 pos = next;
                 Report(pos);
                 continue;
             }
-            // Damage: keep what parsed, then look for the next valid transaction (FS-R2).
-            Commit(records, TransactionStatus.Committed);
+            // Damage: look for the next valid transaction (FS-R2); the findings wait until it is known whether this is
+            // the tail a live writer is appending (V123) or damage.
             var resume = TxnProbe.FindCommittedTransaction(_file, pos + 1, last, _size);
+            if (resume is null && _writerActive())
+            {
+                yield return Checks.Make(Checks.InFlightTail, pos, null, null, Inv(
+                    $"in-flight tail: a writer holds the lock (NAME.lock) and the {_size - pos} bytes from {pos} to the end hold no finished transaction yet: a commit in progress, not checked; verification covers the {pos} bytes durable when it started"));
+                break;
+            }
+            foreach (Finding f in findings)
+            {
+                yield return f;
+            }
+            Commit(records, TransactionStatus.Committed); // keep what parsed
             if (resume is not (long q, Tid qTid, long _))
             {
                 yield return Checks.Make(Checks.TornTail, pos, null, null, Inv(

@@ -11,18 +11,31 @@ namespace Wendelin.Storage.Verify;
 public sealed class Verifier
 {
     private readonly Func<IStorageFile> _open;
+    private readonly Func<bool> _writerActive;
 
     /// <summary>A verifier of the data file at <paramref name="path"/> (opened when <see cref="Run"/> starts).</summary>
     public Verifier(string path, VerifyOptions? options = null)
-        : this(() => OsFileSystem.Instance.Open(Path.GetFullPath(path), StorageFileMode.ReadOnly), options)
+        : this(OsFileSystem.Instance, Path.GetFullPath(Check(path)), options)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
     }
 
-    internal Verifier(Func<IStorageFile> open, VerifyOptions? options = null)
+    /// <summary>A verifier of <paramref name="path"/> in <paramref name="fileSystem"/>; its NAME.lock tells whether a writer is active (V123).</summary>
+    internal Verifier(IStorageFileSystem fileSystem, string path, VerifyOptions? options = null)
+        : this(() => fileSystem.Open(path, StorageFileMode.ReadOnly), options, () => fileSystem.IsLockHeld(path + ".lock"))
+    {
+    }
+
+    internal Verifier(Func<IStorageFile> open, VerifyOptions? options = null, Func<bool>? writerActive = null)
     {
         _open = open;
+        _writerActive = writerActive ?? (static () => false);
         Options = options ?? new VerifyOptions();
+    }
+
+    private static string Check(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return path;
     }
 
     public VerifyOptions Options { get; }
@@ -42,10 +55,13 @@ public sealed class Verifier
 
     private IEnumerable<Finding> Iterate(IProgress<VerifyProgress>? progress, CancellationToken cancel)
     {
+        // A writer holding the lock when verification starts (or when it meets the tail) may be appending a
+        // transaction: the bytes past the last finished one are then a commit in progress, not damage (V123).
+        bool writerAtStart = _writerActive();
         using IStorageFile file = _open();
         VerifyStats stats = Stats;
         stats.FileSize = file.Length;
-        var structure = new StructureScan(file, stats, progress, cancel);
+        var structure = new StructureScan(file, stats, progress, cancel, () => writerAtStart || _writerActive());
         foreach (Finding f in structure.Run())
         {
             stats.Count(f);

@@ -131,6 +131,27 @@ public sealed class OperatorCommandTests
     }
 
     [Fact]
+    public void Verify_under_a_live_writer_notes_the_commit_in_progress_and_exits_0()
+    {
+        // crash-status-c.fs ends in a voted, unfinished transaction at 30181: while another handle holds NAME.lock that
+        // is a commit in progress (spec/verify.md V123), without it a torn tail
+        using var dir = new TempDirectory("tools-live");
+        string path = Fixtures.CopyTo("crash-status-c.fs", dir);
+        using (File.OpenHandle(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            (int code, string output, string error) = Run("verify", path);
+            Assert.Equal(0, code);
+            Assert.Contains("V123", error + output, StringComparison.Ordinal);
+            Assert.DoesNotContain("V105", error + output, StringComparison.Ordinal);
+            Assert.DoesNotContain("V120", error + output, StringComparison.Ordinal);
+            Assert.Contains(": clean, 1 notes", output, StringComparison.Ordinal);
+        }
+        (int after, string output2, string error2) = Run("verify", path);
+        Assert.Equal(1, after);
+        Assert.Contains("V120", error2 + output2, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_torn_tail_is_read_past_by_reading_commands_and_cut_with_a_note_by_writing_ones()
     {
         using var dir = new TempDirectory("tools-torn");
