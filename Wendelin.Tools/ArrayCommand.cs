@@ -35,14 +35,26 @@ internal static class ArrayCommand
         return format;
     }
 
-    /// <summary>The value of <see cref="BlockFormatOption"/>; null: the array's default.</summary>
-    internal static ZBlkFormat? BlockFormat(string? text) => text switch
+    /// <summary>
+    /// The value of <see cref="BlockFormatOption"/>; null: the array's default. Without the option the default
+    /// (<c>WENDELIN_CORE_ZBLK_FMT</c>) is checked here, before anything is opened, so that a bad value is a
+    /// configuration error (<see cref="ZBlkFormatException"/>, exit 2) and not a failure halfway.
+    /// </summary>
+    internal static ZBlkFormat? BlockFormat(string? text)
     {
-        "zblk0" => ZBlkFormat.ZBlk0,
-        "zblk1" => ZBlkFormat.ZBlk1,
-        "auto" => ZBlkFormat.Auto,
-        _ => null,
-    };
+        switch (text)
+        {
+            case "zblk0":
+                return ZBlkFormat.ZBlk0;
+            case "zblk1":
+                return ZBlkFormat.ZBlk1;
+            case "auto":
+                return ZBlkFormat.Auto;
+            default:
+                _ = ZBlkFormats.Default;
+                return null;
+        }
+    }
 
     /// <summary>What <c>list --json</c> and <c>info --json</c> print about one array.</summary>
     internal static JsonObject Describe(string path, ZBigArray a, bool hash, CancellationToken cancel)

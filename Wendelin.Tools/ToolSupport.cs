@@ -149,6 +149,7 @@ internal static partial class ToolSupport
     internal static (string Message, string? Hint) Describe(Exception e) => e switch
     {
         ToolException t => (t.Message, t.Hint),
+        Arrays.Zodb.ZBlkFormatException z => (z.Message, $"set {z.Variable} to one of them, unset it, or pass --block-format zblk0|zblk1|auto"),
         LockException => (e.Message, LockedHint),
         FileStorageFormatException => (e.Message, "this is not a FileStorage data file: it must start with FS30 or FS21"),
         CorruptRecordException => (e.Message, "the file is damaged: `wendelin verify FILE` shows where and how"),

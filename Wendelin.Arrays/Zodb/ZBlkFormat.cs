@@ -22,7 +22,7 @@ public enum ZBlkFormat
 /// <c>WENDELIN_CORE_ZBLK_FMT</c> is read once, on first use: <c>ZBlk0</c>, <c>ZBlk1</c> or <c>auto</c> (exactly these
 /// spellings); unset means <c>ZBlk0</c>, upstream's default in its local-cache mode (which is what this
 /// implementation is: every handle has its own page cache); any other value, the empty string included, makes
-/// <see cref="Default"/> throw.
+/// <see cref="Default"/> throw <see cref="ZBlkFormatException"/>.
 /// </summary>
 public static class ZBlkFormats
 {
@@ -34,7 +34,7 @@ public static class ZBlkFormats
 
     /// <summary>
     /// The format new <see cref="ZBigFile"/>s write with unless told otherwise.
-    /// <see cref="InvalidOperationException"/> when the environment variable holds an unknown value.
+    /// <see cref="ZBlkFormatException"/> when the environment variable holds an unknown value.
     /// </summary>
     public static ZBlkFormat Default => FromEnv.Value;
 
@@ -44,8 +44,7 @@ public static class ZBlkFormats
         null or "ZBlk0" => ZBlkFormat.ZBlk0,
         "ZBlk1" => ZBlkFormat.ZBlk1,
         "auto" => ZBlkFormat.Auto,
-        _ => throw new InvalidOperationException(
-            $"{EnvironmentVariable}={value}: unknown ZBlk format (valid values: ZBlk0, ZBlk1, auto)"),
+        _ => throw new ZBlkFormatException(EnvironmentVariable, value),
     };
 
     /// <summary>The Python class name blocks of this format are stored under.</summary>
@@ -55,4 +54,28 @@ public static class ZBlkFormats
         ZBlkFormat.ZBlk1 => "ZBlk1",
         _ => "auto",
     };
+}
+
+/// <summary>
+/// A configuration error (spec/zbigfile.md ZB-21): <see cref="Variable"/> holds <see cref="Value"/>, which names no
+/// block format; <see cref="Accepted"/> lists the spellings that do. Derives from <see cref="InvalidOperationException"/>
+/// (what <see cref="ZBlkFormats.Default"/> threw before this type existed).
+/// </summary>
+public sealed class ZBlkFormatException : InvalidOperationException
+{
+    internal ZBlkFormatException(string variable, string value)
+        : base($"{variable}='{value}' names no block format: the accepted values are ZBlk0, ZBlk1 and auto (unset means ZBlk0)")
+    {
+        Variable = variable;
+        Value = value;
+    }
+
+    /// <summary>The environment variable read (<see cref="ZBlkFormats.EnvironmentVariable"/>).</summary>
+    public string Variable { get; }
+
+    /// <summary>The value it holds.</summary>
+    public string Value { get; }
+
+    /// <summary>The values it may hold, exactly so spelled.</summary>
+    public static IReadOnlyList<string> Accepted { get; } = ["ZBlk0", "ZBlk1", "auto"];
 }
