@@ -76,23 +76,7 @@ internal static class DumpCommand
         foreach (TransactionRecord t in fs.Iterator())
         {
             cancel.ThrowIfCancellationRequested();
-            var records = new JsonArray();
-            foreach (DataRecord r in t.Records)
-            {
-                records.Add(RecordJson(r));
-            }
-            transactions.Add(new JsonObject
-            {
-                ["tid"] = t.Tid.ToString(),
-                ["status"] = ((char)t.Status).ToString(),
-                ["pos"] = t.Position,
-                ["tlen"] = t.Length,
-                ["user"] = TextOrHex(t.User.Span),
-                ["description"] = TextOrHex(t.Description.Span),
-                ["extension"] = ExtensionJson(t),
-                ["extension_bytes_len"] = t.ExtensionBytes.Length,
-                ["records"] = records,
-            });
+            transactions.Add(TransactionJson(t));
         }
         return new JsonObject
         {
@@ -102,6 +86,28 @@ internal static class DumpCommand
             ["last_tid"] = fs.LastTransaction.ToString(),
             ["object_count"] = fs.ObjectCount,
             ["objects"] = ObjectsJson(fs, cancel),
+        };
+    }
+
+    /// <summary>One transaction with its records in the fixtures' layout (dump and tail write the same).</summary>
+    internal static JsonObject TransactionJson(TransactionRecord t)
+    {
+        var records = new JsonArray();
+        foreach (DataRecord r in t.Records)
+        {
+            records.Add(RecordJson(r));
+        }
+        return new JsonObject
+        {
+            ["tid"] = t.Tid.ToString(),
+            ["status"] = ((char)t.Status).ToString(),
+            ["pos"] = t.Position,
+            ["tlen"] = t.Length,
+            ["user"] = TextOrHex(t.User.Span),
+            ["description"] = TextOrHex(t.Description.Span),
+            ["extension"] = ExtensionJson(t),
+            ["extension_bytes_len"] = t.ExtensionBytes.Length,
+            ["records"] = records,
         };
     }
 

@@ -63,6 +63,34 @@ public sealed class DumpTailTests
     }
 
     [Theory]
+    [InlineData("basic")]
+    [InlineData("undo")]
+    [InlineData("packed")]
+    public void Tail_json_is_the_last_transactions_of_the_fixture_dump_newest_first(string name)
+    {
+        (int code, string output, string error) = Run("tail", "--json", "-n", "3", Fixtures.Path(name + ".fs"));
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        JsonObject expected = JsonNode.Parse(File.ReadAllText(Fixtures.Path(name + ".dump.json")))!.AsObject();
+        JsonObject actual = JsonNode.Parse(output)!.AsObject();
+        Assert.Equal(name + ".fs", (string)actual["file"]!);
+        Assert.Equal((string)expected["last_tid"]!, (string)actual["last_tid"]!);
+        JsonArray all = expected["transactions"]!.AsArray(), last = actual["transactions"]!.AsArray();
+        Assert.Equal(Math.Min(3, all.Count), last.Count);
+        for (int i = 0; i < last.Count; i++)
+        {
+            var t = (JsonObject)last[i]!.DeepClone();
+            Assert.Matches("^[0-9a-f]{40}$", (string)t["hash"]!);
+            t.Remove("hash");
+            Assert.True(JsonNode.DeepEquals(all[all.Count - 1 - i], t), $"transaction {i} from the end differs from {name}.dump.json");
+        }
+        // the hash is fstail's, as the text output prints it
+        string text = Run("tail", "-n", "1", Fixtures.Path(name + ".fs")).Output;
+        Assert.Contains("hash=" + (string)last[0]!["hash"]!, text, StringComparison.Ordinal);
+        Assert.Empty(JsonNode.Parse(Run("tail", "--json", "-n", "0", Fixtures.Path(name + ".fs")).Output)!["transactions"]!.AsArray());
+    }
+
+    [Theory]
     [InlineData("dump")]
     [InlineData("tail")]
     public void Bad_inputs_get_one_line_messages_and_exit_code_2(string command)
