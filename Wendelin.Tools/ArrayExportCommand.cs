@@ -71,7 +71,7 @@ internal static class ArrayExportCommand
                 throw;
             }
             parse.InvocationConfiguration.Output.WriteLine(
-                $"exported {p}: shape ({string.Join(", ", a.Shape.ToArray())}) {a.DType.Str} {a.Order} order, {Units.Bytes(a.NBytes)} in {Units.Seconds(clock.Elapsed)} ({Units.Rate(a.NBytes, clock.Elapsed)}) to {target}");
+                $"exported {p}: shape {Units.Shape(a.Shape)} {a.DType.Str} {a.Order} order, {Units.Bytes(a.NBytes)} in {Units.Seconds(clock.Elapsed)} ({Units.Rate(a.NBytes, clock.Elapsed)}) to {target}");
             return ToolSupport.CleanExit;
         }, cancelled: "nothing was written (the partial file was removed)");
         return command;

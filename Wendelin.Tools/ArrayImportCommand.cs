@@ -76,7 +76,7 @@ internal static class ArrayImportCommand
                 axis = array.Order == ArrayOrder.C ? 0 : array.NDim - 1;
                 if (header.Shape.Length != array.NDim || Enumerable.Range(0, array.NDim).Any(k => k != axis && header.Shape[k] != array.Shape[k]))
                 {
-                    throw new ToolException($"cannot append shape ({string.Join(", ", header.Shape)}) to '{arrayPath}' of shape ({string.Join(", ", array.Shape.ToArray())}): every axis but {axis} must match", "the .npy file must have the array's shape along the other axes");
+                    throw new ToolException($"cannot append shape {Units.Shape(header.Shape)} to '{arrayPath}' of shape {Units.Shape(array.Shape)}: every axis but {axis} must match", "the .npy file must have the array's shape along the other axes");
                 }
                 if (fmt is { } f)
                 {
@@ -124,7 +124,7 @@ internal static class ArrayImportCommand
         });
         Commit(conn, $"wendelin array import {arrayPath} from {Path.GetFileName(npyPath)}");
         commits++;
-        output.WriteLine($"imported {arrayPath} ({mode}): shape ({string.Join(", ", array.Shape.ToArray())}) {array.DType.Str} {array.Order} order, {Units.Bytes(total)} in {Units.Seconds(clock.Elapsed)} ({Units.Rate(total, clock.Elapsed)}), {commits} commit(s), blocks {ArrayCommand.Count(array).Summary}");
+        output.WriteLine($"imported {arrayPath} ({mode}): shape {Units.Shape(array.Shape)} {array.DType.Str} {array.Order} order, {Units.Bytes(total)} in {Units.Seconds(clock.Elapsed)} ({Units.Rate(total, clock.Elapsed)}), {commits} commit(s), blocks {ArrayCommand.Count(array).Summary}");
         return 0;
     }
 

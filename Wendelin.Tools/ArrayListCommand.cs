@@ -51,7 +51,7 @@ internal static class ArrayListCommand
                 cancel.ThrowIfCancellationRequested();
                 ArrayCommand.BlockCounts c = ArrayCommand.Count(a);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{path,-24} {a.PersistentOid,-18} {"(" + string.Join(", ", a.Shape.ToArray()) + ")",-20} {a.DType.Str,-6} {a.Order,-5} {c.Summary,-28} {Units.Bytes(a.NBytes),10}"));
+                    $"{path,-24} {a.PersistentOid,-18} {Units.Shape(a.Shape),-20} {a.DType.Str,-6} {a.Order,-5} {c.Summary,-28} {Units.Bytes(a.NBytes),10}"));
             }
             return ToolSupport.CleanExit;
         });

@@ -131,7 +131,7 @@ internal static class DemoCommand
         {
             var a = db.Connection.Root.Get<ZBigArray>(Key);
             a.HandleOptions = handleOptions;
-            Check(a.Shape.Length == 1 && a.Shape[0] == items, $"the reopened array has shape ({string.Join(", ", a.Shape.ToArray())}), not ({items})");
+            Check(a.Shape.Length == 1 && a.Shape[0] == items, $"the reopened array has shape {Units.Shape(a.Shape)}, not ({items},)");
             (double s2, double mn2, _) = Statistics(parse, "check", a, cancel);
             double expected = sum - ExpectedSum(sliceStart, sliceStart + sliceLength) - sliceLength;
             Check(s2 == expected, $"after reopening the sum is {s2}, expected {expected}");
@@ -141,7 +141,7 @@ internal static class DemoCommand
                 "the changed slice does not read back as written");
             check.Stop();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"4. reopened and checked: shape ({items}), sum {s2:R} as expected, the slice reads -1: {Units.Seconds(check.Elapsed)}"));
+                $"4. reopened and checked: shape ({items},), sum {s2:R} as expected, the slice reads -1: {Units.Seconds(check.Elapsed)}"));
         }
         long fileSize = new FileInfo(o.Path).Length;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -132,7 +132,7 @@ internal sealed record NpyHeader(DType DType, bool FortranOrder, long[] Shape, l
         }
         catch (ArgumentException e)
         {
-            throw new ToolException($"{name}: dtype {PyLiteral.Repr(descr)}: {e.Message}", NpyHint);
+            throw new ToolException($"{name}: dtype {PyLiteral.Repr(descr)}: {ToolSupport.Plain(e.Message)}", NpyHint);
         }
         if (fortran is not bool f)
         {

@@ -47,7 +47,7 @@ internal static class Cli
             string command = ToolSupport.CommandName(parse.CommandResult);
             foreach (System.CommandLine.Parsing.ParseError e in parse.Errors)
             {
-                string message = System.Text.RegularExpressions.Regex.Replace(e.Message, @"\s+", " ").Trim().TrimEnd('.');
+                string message = ToolSupport.PlainParseError(System.Text.RegularExpressions.Regex.Replace(e.Message, @"\s+", " ").Trim().TrimEnd('.'));
                 configuration.Error.WriteLine($"{command}: {message} (hint: `{command} --help`)");
             }
             return ToolSupport.ErrorExit;

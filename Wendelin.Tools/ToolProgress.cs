@@ -123,10 +123,13 @@ internal sealed class ToolProgress
 
     private void Update(string phase, long done, long total, bool bytes)
     {
+        if (total <= 0)
+        {
+            return; // a phase with nothing to do shows no bar and no line (TL-7): no "100% (0 B of 0 B)"
+        }
         lock (_gate)
         {
-            total = Math.Max(total, 0);
-            done = Math.Clamp(done, 0, Math.Max(total, 1));
+            done = Math.Clamp(done, 0, total);
             bool newPhase = _phase != phase;
             if (newPhase)
             {
@@ -139,14 +142,14 @@ internal sealed class ToolProgress
                 if (newPhase)
                 {
                     FinishTask();
-                    _task = _context.AddTask(Markup.Escape($"{_title}: {phase}"), maxValue: Math.Max(total, 1));
+                    _task = _context.AddTask(Markup.Escape($"{_title}: {phase}"), maxValue: total);
                     _task.State.Update<bool>(BytesKey, _ => bytes);
                 }
-                _task!.MaxValue = Math.Max(total, 1);
-                _task.Value = total == 0 ? _task.MaxValue : done;
+                _task!.MaxValue = total;
+                _task.Value = done;
                 return;
             }
-            int tenth = total == 0 ? 10 : (int)(done * 10 / total);
+            int tenth = (int)(done * 10 / total);
             if (tenth != _tenth && _clock.Elapsed >= PlainDelay)
             {
                 _tenth = tenth;

@@ -66,14 +66,22 @@ internal static partial class ToolSupport
             HelpName = "N",
             Description = description,
             DefaultValueFactory = _ => defaultValue,
-        };
-        count.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() < 0)
+            // a parser of our own: a validator reading the value would throw on a token that is no number
+            CustomParser = r =>
             {
-                r.AddError($"-n/--count must be 0 or more, got {r.GetValueOrDefault<int>()}");
-            }
-        });
+                string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+                if (!int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int n))
+                {
+                    r.AddError($"'{text}' is not a valid value for -n/--count: a whole number is expected");
+                    return 0;
+                }
+                if (n < 0)
+                {
+                    r.AddError($"-n/--count must be 0 or more, got {n}");
+                }
+                return n;
+            },
+        };
         return count;
     }
 
@@ -165,7 +173,36 @@ internal static partial class ToolSupport
     internal const string LockedHint =
         "stop that process first; the reading commands (dump, tail, stats, verify, undo-log, array list|info|export) work meanwhile";
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+    private static string OneLine(string message) => Plain(message.ReplaceLineEndings(" ").Trim());
+
+    /// <summary>
+    /// A message without .NET's decorations (TL-3): the <c>" (Parameter 'name')"</c> an <see cref="ArgumentException"/>
+    /// appends names a C# parameter, nothing the user typed.
+    /// </summary>
+    internal static string Plain(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @" \(Parameter '[^']*'\)", "");
+
+    /// <summary>
+    /// A command-line parse error in plain words (TL-3): System.CommandLine's "Cannot parse argument 'abc' for option
+    /// '--days' as expected type 'System.Double'" becomes "'abc' is not a valid value for --days: a number is expected".
+    /// </summary>
+    internal static string PlainParseError(string message)
+    {
+        System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(message,
+            @"^Cannot parse argument '(?<value>.*)' for (?:option|argument) '(?<name>[^']*)' as expected type '(?<type>[^']*)'");
+        if (!m.Success)
+        {
+            return Plain(message);
+        }
+        string type = m.Groups["type"].Value;
+        // the type may be wrapped (System.Nullable`1[System.Int64]): what it holds decides
+        string expected = type.Contains("Int", StringComparison.Ordinal) ? "a whole number"
+            : type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal)
+              || type.Contains("Decimal", StringComparison.Ordinal) ? "a number"
+            : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+            : "a value of the kind `--help` describes";
+        return $"'{m.Groups["value"].Value}' is not a valid value for {m.Groups["name"].Value}: {expected} is expected";
+    }
 
     /// <summary>
     /// A Spectre console over the command's output for tables: colours and the terminal's width when it is the

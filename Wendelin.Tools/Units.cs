@@ -7,6 +7,17 @@ internal static class Units
 {
     private static readonly string[] Names = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 
+    /// <summary>A shape as Python writes the tuple: <c>(1000000,)</c>, <c>(300, 500)</c>, <c>()</c> (spec/tools.md TL-6).</summary>
+    public static string Shape(ReadOnlySpan<long> shape)
+    {
+        var parts = new string[shape.Length];
+        for (int i = 0; i < shape.Length; i++)
+        {
+            parts[i] = shape[i].ToString(CultureInfo.InvariantCulture);
+        }
+        return "(" + string.Join(", ", parts) + (shape.Length == 1 ? ",)" : ")");
+    }
+
     /// <summary><c>512 B</c>, <c>1.5 KiB</c>, <c>128.0 MiB</c>: powers of 1024, one decimal past bytes.</summary>
     public static string Bytes(long n)
     {

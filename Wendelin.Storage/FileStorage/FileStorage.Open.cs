@@ -191,13 +191,13 @@ public sealed partial class FileStorage
         long cut = length - pos;
         if (IsReadOnly)
         {
-            Log($"ignoring a torn tail of {cut} bytes at {pos} ({error.Check}: {error.Detail}); read-only, file unchanged");
+            Log($"ignoring a torn tail of {cut} bytes at {pos} (found: {error.Detail}); read-only, file unchanged");
             return;
         }
         string side = SaveTail(pos, length);
         _file.SetLength(pos);
         _file.FlushDurable();
-        Log($"cut a torn tail of {cut} bytes at {pos} ({error.Check}: {error.Detail}); bytes saved to {side}");
+        Log($"cut a torn tail of {cut} bytes at {pos} (found: {error.Detail}); bytes saved to {side}");
     }
 
     /// <summary>Copies <c>[pos, length)</c> to the first unused <c>NAME.trN</c> and makes it durable.</summary>

@@ -23,7 +23,7 @@ public sealed class ArrayCommandTests
         string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
         Assert.Contains("A ", lines[1], StringComparison.Ordinal);
-        Assert.Contains("(1000100)", lines[1], StringComparison.Ordinal);
+        Assert.Contains("(1000100,)", lines[1], StringComparison.Ordinal);
         Assert.Contains("<f8", lines[1], StringComparison.Ordinal);
         Assert.Contains("ZBlk1:4", lines[1], StringComparison.Ordinal);
         Assert.Contains("(300, 500)", lines[2], StringComparison.Ordinal);
@@ -124,7 +124,7 @@ public sealed class ArrayCommandTests
 
         (code, output, _) = Run("array", "import", "--mode", "append", db, "A", npy);
         Assert.Equal(0, code);
-        Assert.Contains("shape (2000200)", output, StringComparison.Ordinal);
+        Assert.Contains("shape (2000200,)", output, StringComparison.Ordinal);
         info = JsonNode.Parse(Run("array", "info", "--json", db, "A").Output)!.AsObject();
         using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
         {
@@ -232,6 +232,8 @@ public sealed class ArrayCommandTests
         byte[] obj = Encoding.Latin1.GetBytes("\x93NUMPY\x01\x00");
         string objHeader = "{'descr': '|O', 'fortran_order': False, 'shape': (3,), }".PadRight(117) + "\n";
         File.WriteAllBytes(dir.File("obj.npy"), [.. obj, 118, 0, .. Encoding.Latin1.GetBytes(objHeader), .. new byte[24]]);
+        string dateHeader = "{'descr': '<M8[ns]', 'fortran_order': False, 'shape': (3,), }".PadRight(117) + "\n";
+        File.WriteAllBytes(dir.File("date.npy"), [.. obj, 118, 0, .. Encoding.Latin1.GetBytes(dateHeader), .. new byte[24]]);
         var cases = new (string[] Args, string Expected)[]
         {
             (["array", "list", dir.File("missing.fs")], "no such file"),
@@ -243,6 +245,7 @@ public sealed class ArrayCommandTests
             (["array", "import", dir.File("n.fs"), "A", dir.File("not.npy")], "not a .npy file"),
             (["array", "import", dir.File("n.fs"), "A", dir.File("short.npy")], "truncated"),
             (["array", "import", dir.File("n.fs"), "A", dir.File("obj.npy")], "object"),
+            (["array", "import", dir.File("n.fs"), "A", dir.File("date.npy")], "datetime and timedelta dtypes are not supported (hint: "),
             (["array", "import", dir.File("n.fs"), "A", dir.File("missing.npy")], "no such file"),
             (["array", "import", "--mode", "append", dir.File("n.fs"), "Z", dir.File("short.npy")], "truncated"),
         };
@@ -252,6 +255,7 @@ public sealed class ArrayCommandTests
             Assert.True(code == 2, $"{string.Join(' ', args)}: exit {code}, {error}");
             Assert.Contains(expected, error, StringComparison.Ordinal);
             Assert.Single(error.Trim().Split('\n'));
+            Assert.DoesNotContain("(Parameter", error, StringComparison.Ordinal); // no C# parameter names (TL-3)
         }
         // append with a mismatching dtype or shape
         string db = dir.File("m.fs");

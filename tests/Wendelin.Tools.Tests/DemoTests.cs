@@ -26,7 +26,7 @@ public sealed class DemoTests
         Assert.StartsWith("1. appended 8.0 MiB in 3 commits: ", lines[3], StringComparison.Ordinal);
         Assert.StartsWith("2. statistics (streaming): sum 523641600, mean 499.383544921875, min 0, max 999: ", lines[4], StringComparison.Ordinal);
         Assert.StartsWith("3. set A[524288:534773] = -1 (81.9 KiB) and committed: ", lines[5], StringComparison.Ordinal);
-        Assert.StartsWith("4. reopened and checked: shape (1048576), sum 518379065 as expected, the slice reads -1: ", lines[6], StringComparison.Ordinal);
+        Assert.StartsWith("4. reopened and checked: shape (1048576,), sum 518379065 as expected, the slice reads -1: ", lines[6], StringComparison.Ordinal);
         Assert.Matches(@"^database \d+\.\d MiB; total \d+\.\d s; peak memory of this process \(VmHWM\) \d+\.\d MiB$", lines[7]);
         Assert.Equal(8, lines.Length);
         Assert.Equal(0, Run("verify", db).Code);

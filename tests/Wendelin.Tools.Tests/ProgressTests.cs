@@ -65,7 +65,7 @@ public sealed class ProgressTests
             (int code, string output, string error) = OperatorCommandTests.Run("array", "export", Fixtures.Path("zbigarray-zblk1.fs"), "A", dir.File("b.npy"));
             Assert.Equal(0, code);
             Assert.Equal("", error);
-            Assert.StartsWith("exported A: shape (1000100) <f8 C order, 7.6 MiB in ", output, StringComparison.Ordinal);
+            Assert.StartsWith("exported A: shape (1000100,) <f8 C order, 7.6 MiB in ", output, StringComparison.Ordinal);
             Assert.Contains("export: A", screen.ToString(), StringComparison.Ordinal);
             Assert.Contains("7.6/7.6 MiB", screen.ToString(), StringComparison.Ordinal);
         }
@@ -75,6 +75,29 @@ public sealed class ProgressTests
         }
         Assert.Equal(File.ReadAllBytes(dir.File("a.npy")), File.ReadAllBytes(dir.File("b.npy")));
         Assert.False(File.Exists(dir.File("a.npy.part")));
+    }
+
+    [Fact]
+    public void A_phase_with_nothing_to_do_is_left_out()
+    {
+        // pack at the last transaction: nothing lies after the pack time, so "copy later transactions" has 0 bytes
+        using var dir = new TempDirectory("progress-empty");
+        string path = Fixtures.CopyTo("basic.fs", dir);
+        TimeSpan saved = ToolProgress.PlainDelay;
+        ToolProgress.PlainDelay = TimeSpan.Zero;
+        try
+        {
+            (int code, _, string error) = OperatorCommandTests.Run("pack", path, "--days", "0");
+            Assert.Equal(0, code);
+            string[] lines = error.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n');
+            Assert.Contains(lines, l => l.StartsWith("pack: scan 100% (", StringComparison.Ordinal));
+            Assert.DoesNotContain(lines, l => l.Contains("copy later transactions", StringComparison.Ordinal));
+            Assert.DoesNotContain(lines, l => l.Contains("(0 B of 0 B", StringComparison.Ordinal));
+        }
+        finally
+        {
+            ToolProgress.PlainDelay = saved;
+        }
     }
 
     [Fact]
