@@ -154,6 +154,63 @@ public sealed class FixtureReadTests
         conn.Dispose();
     }
 
+    [Theory]
+    [InlineData("py2_pickle2")]
+    [InlineData("py3_pickle3")]
+    public void A_legacy_ZBlk_record_reads_as_ZBlk0(string dialect)
+    {
+        // wendelin.core's first block class was file_zodb.ZBlk, later kept as an alias of ZBlk0 (spec/zbigfile.md ZB-1):
+        // the fixture's ZBlk0 record (oid 2) and the block table's reference to it rewritten with that name, by hand
+        using var dir = new TempDirectory("zblk-legacy");
+        string path = Fixtures.CopyTo($"upstream-zblk/{dialect}/zblk.fs", dir);
+        byte[] zblk0 = "\nZBlk0\n"u8.ToArray(), zblk = "\nZBlk\n"u8.ToArray();
+        using (var fs = FileStorage.Open(path, new FileStorageOptions { Fsync = false }))
+        {
+            StorageTransaction t = fs.TpcBegin(new TransactionMetadata(Description: "legacy ZBlk"));
+            foreach (Oid oid in new[] { new Oid(2), new Oid(0x47) }) // the ZBlk0 and the LOBTree naming it
+            {
+                LoadResult r = fs.Load(oid);
+                byte[] data = Replace(r.Data.ToArray(), zblk0, zblk);
+                Assert.NotEqual(r.Data.Length, data.Length);
+                fs.Store(t, oid, r.Serial, data);
+            }
+            fs.TpcVote(t);
+            fs.TpcFinish(t);
+        }
+        using var db = new Database(FileStorage.Open(path, new FileStorageOptions { ReadOnly = true }));
+        Assert.Contains("wendelin.bigfile.file_zodb\nZBlk\n", System.Text.Encoding.Latin1.GetString(db.Storage.Load(new Oid(2)).Data.Span), StringComparison.Ordinal);
+        Connection conn = db.Open();
+        var file = conn.Get<ZBigFile>(new Oid(1));
+        Assert.IsType<ZBlk0>(conn.Get<Persistent>(new Oid(2)));
+        using FileHandle h = file.Open();
+        using FileView v = h.Map(0, file.StoredSize, writable: false);
+        using ViewWindow w = v.Acquire(file.BlockSize, file.BlockSize, writable: false);
+        for (int i = 0; i < 4096; i++)
+        {
+            Assert.Equal((uint)i, BinaryPrimitives.ReadUInt32BigEndian(w.ReadOnlySpan[(4 * i)..]));
+        }
+        Assert.True(w.ReadOnlySpan[16384..].IndexOfAnyExcept((byte)0) < 0, "zeros after the 16 KiB of the ZBlk0 payload");
+        conn.Dispose();
+    }
+
+    private static byte[] Replace(byte[] data, byte[] from, byte[] to)
+    {
+        var output = new List<byte>(data.Length);
+        for (int i = 0; i < data.Length;)
+        {
+            if (data.AsSpan(i).StartsWith(from))
+            {
+                output.AddRange(to);
+                i += from.Length;
+            }
+            else
+            {
+                output.Add(data[i++]);
+            }
+        }
+        return [.. output];
+    }
+
     [Fact]
     public void Upstream_zblk1_has_the_layout_upstream_describes()
     {
