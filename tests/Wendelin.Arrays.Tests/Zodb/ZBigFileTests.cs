@@ -379,8 +379,11 @@ public sealed class ZBigFileTests
         Assert.Equal(ZBlkFormat.Auto, ZBlkFormats.Parse("auto"));
         foreach (string bad in new[] { "", "zblk0", "Auto", "ZBlk2" })
         {
-            var ex = Assert.Throws<InvalidOperationException>(() => ZBlkFormats.Parse(bad));
-            Assert.Contains("WENDELIN_CORE_ZBLK_FMT", ex.Message, StringComparison.Ordinal);
+            var ex = Assert.Throws<ZBlkFormatException>(() => ZBlkFormats.Parse(bad));
+            Assert.IsAssignableFrom<InvalidOperationException>(ex);
+            Assert.Equal("WENDELIN_CORE_ZBLK_FMT", ex.Variable);
+            Assert.Equal(bad, ex.Value);
+            Assert.Equal($"WENDELIN_CORE_ZBLK_FMT='{bad}' names no block format: the accepted values are ZBlk0, ZBlk1 and auto (unset means ZBlk0)", ex.Message);
         }
     }
 
