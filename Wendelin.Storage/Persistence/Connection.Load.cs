@@ -53,7 +53,7 @@ public sealed partial class Connection
         catch (Exception ex) when (ex is not StorageException)
         {
             obj.DropState();
-            throw new ObjectStateException(obj._oid, className, $"{obj.GetType().Name}.SetState refused the state: {ex.Message}", ex);
+            throw new ObjectStateException(obj._oid, className, $"its state does not fit the class: {ex.Message}", ex);
         }
         finally
         {
