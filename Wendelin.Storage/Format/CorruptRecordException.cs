@@ -66,7 +66,7 @@ public class CorruptRecordException : FileStorageException
     public string? Detail { get; }
 
     private static string Describe(string path, long position, RecordKind kind, string check, string detail) =>
-        string.Create(CultureInfo.InvariantCulture, $"{path}: corrupt {KindText(kind)} at {position}: {check}: {detail}");
+        string.Create(CultureInfo.InvariantCulture, $"{path}: corrupt {KindText(kind)} at {position}: {detail} (failed check: {check})");
 
     private static string KindText(RecordKind kind) => kind switch
     {

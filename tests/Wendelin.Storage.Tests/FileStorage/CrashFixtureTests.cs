@@ -69,6 +69,8 @@ public sealed class CrashFixtureTests
             Assert.Contains("the transaction at 2734 is damaged", e.Message, StringComparison.Ordinal);
             Assert.Contains("040d3e52ff4ad5ee follows at 2912", e.Message, StringComparison.Ordinal);
             Assert.Contains("refusing", e.Message, StringComparison.Ordinal);
+            Assert.EndsWith($"(failed check: {check})", e.Message, StringComparison.Ordinal); // what was found first, then the check
+            Assert.DoesNotContain($"{position}: {check}:", e.Message, StringComparison.Ordinal);
             Assert.Equal(path, e.FilePath);
         }
         Assert.Equal(original, File.ReadAllBytes(path)); // nothing cut, no side file
