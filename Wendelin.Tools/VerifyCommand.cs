@@ -53,7 +53,7 @@ internal static class VerifyCommand
             else
             {
                 string verdict = s.Clean ? "clean" : $"{s.Errors} errors, {s.Warnings} warnings";
-                string notes = s.Infos > 0 ? $", {s.Infos} notes" : "";
+                string notes = s.Infos switch { 0 => "", 1 => ", 1 note", _ => $", {s.Infos} notes" };
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{path}: {s.FileSize} bytes, {s.Transactions} transactions, {s.Records} records, {s.Objects} objects: {verdict}{notes}"));
             }

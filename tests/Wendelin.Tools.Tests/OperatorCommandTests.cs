@@ -144,7 +144,7 @@ public sealed class OperatorCommandTests
             Assert.Contains("V123", error + output, StringComparison.Ordinal);
             Assert.DoesNotContain("V105", error + output, StringComparison.Ordinal);
             Assert.DoesNotContain("V120", error + output, StringComparison.Ordinal);
-            Assert.Contains(": clean, 1 notes", output, StringComparison.Ordinal);
+            Assert.Contains(": clean, 1 note\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         }
         (int after, string output2, string error2) = Run("verify", path);
         Assert.Equal(1, after);
