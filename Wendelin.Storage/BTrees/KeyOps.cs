@@ -98,9 +98,29 @@ internal static class KeyOps<T>
     /// A Python-2 str key as Python-3 ZODB reads it (spec/pickle.md PK-14, objects.md OB-41): ASCII → str, other bytes →
     /// bytes, so that a Python-2 OO tree's keys order and compare as in Python 3.
     /// </summary>
-    private static object? Python2Key(object? v) => v is Pickle.PickleByteString b
-        ? b.TryGetAscii(out string text) ? text : b.Value.ToArray()
-        : v;
+    private static object? Python2Key(object? v)
+    {
+        switch (v)
+        {
+            case Pickle.PickleByteString b:
+                return b.TryGetAscii(out string text) ? text : b.Value.ToArray();
+            case PyTuple t:
+                // tuple keys hold such strings too (('a', 1)); the tuple is rebuilt only when one does
+                object?[]? items = null;
+                for (int i = 0; i < t.Count; i++)
+                {
+                    object? item = t[i] is Pickle.PickleByteString or PyTuple ? Python2Key(t[i]) : t[i];
+                    if (!ReferenceEquals(item, t[i]))
+                    {
+                        items ??= [.. t];
+                        items[i] = item;
+                    }
+                }
+                return items is null ? t : PyTuple.Own(items);
+            default:
+                return v;
+        }
+    }
 
     private static int ToInt32(object? value)
     {

@@ -50,19 +50,25 @@ public sealed class Python2StateTests
         PickleDict rootData = Dict(
             (Py2("list"), Ref(1, "persistent.list", "PersistentList")),
             (Py2("tree"), Ref(2, "BTrees.OOBTree", "OOBTree")),
+            (Py2("tuples"), Ref(3, "BTrees.OOBTree", "OOBTree")),
             (new PickleByteString(nonAscii), PickleInt.Of(7)),
             (Py2("payload"), Py2("raw\x00bytes")));
         var listData = new PickleList([Py2("x"), PickleInt.Of(1)]);
         var bucket = new PickleTuple(Py2("a"), PickleInt.Of(1), Py2("b"), Py2("two"));
+        var tupleBucket = new PickleTuple(new PickleTuple(Py2("k"), PickleInt.Of(1)), PickleInt.Of(10), new PickleTuple(Py2("k"), PickleInt.Of(2)), PickleInt.Of(20));
         StoreRaw(storage,
             (0, "persistent.mapping", "PersistentMapping", Dict((Py2("data"), rootData))),
             (1, "persistent.list", "PersistentList", Dict((Py2("data"), listData))),
-            (2, "BTrees.OOBTree", "OOBTree", new PickleTuple(new PickleTuple(new PickleTuple(bucket)))));
+            (2, "BTrees.OOBTree", "OOBTree", new PickleTuple(new PickleTuple(new PickleTuple(bucket)))),
+            (3, "BTrees.OOBTree", "OOBTree", new PickleTuple(new PickleTuple(new PickleTuple(tupleBucket)))));
 
         using var db = new Database(storage, new DatabaseOptions { OwnsStorage = false });
         using Connection conn = db.Open();
         PersistentMapping root = conn.Root;
-        Assert.Equal(4, root.Count);
+        Assert.Equal(5, root.Count);
+        var tuples = Assert.IsType<OOBTree>(root["tuples"]);
+        Assert.Equal(20L, tuples[new PyTuple("k", 2L)]); // tuple keys holding Python-2 strs too
+        tuples.Check();
         var list = Assert.IsType<PersistentList>(root["list"]);
         Assert.Equal(2, list.Count);
         Assert.Equal(1L, list[1]);
