@@ -50,7 +50,7 @@ internal sealed record LoadedBlock(Oid ZBlk, Tid Serial, bool IsZBlk1, bool Regu
 /// in the connection. Every check of spec/zbigfile.md §2 is made here; a failure is a
 /// <see cref="CorruptBlockException"/> naming the block and the object.
 /// </summary>
-internal static class BlockReader
+internal static partial class BlockReader
 {
     private const string Module = "wendelin.bigfile.file_zodb";
 

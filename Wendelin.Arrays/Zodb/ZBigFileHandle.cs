@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using Wendelin.Arrays.BigFile;
 using Wendelin.Storage;
+using Wendelin.Storage.Fs;
 using Wendelin.Storage.Persistence;
 
 namespace Wendelin.Arrays.Zodb;
@@ -28,11 +30,16 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
     private readonly Lock _loadedLock = new();
     private readonly Dictionary<long, LoadedBlock> _loaded = [];
 
+    // the shape of each ZBlk record revision read straight from a FileStorage (ZB-49), by oid: thread-safe
+    private readonly ConcurrentDictionary<Oid, RecordShape> _shapes = new();
+    private readonly FileStorage? _fileStorage;
+
     public ZBigFileHandle(ZBigFile file, Connection conn, FileHandleOptions? options)
     {
         _file = file;
         _conn = conn;
         _storage = conn.Storage;
+        _fileStorage = _storage as FileStorage;
         BlockSize = file.BlockSize;
         _scratchDirectory = options?.ScratchDirectory;
         _sortKey = "\0wendelin.ZBigFile " + (file.PersistentOid?.ToString() ?? "new") + " of " + conn.SortKey;
@@ -227,7 +234,7 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         }
     }
 
-    // ---- loading (ZB-42) ----
+    // ---- loading (ZB-42, ZB-49) ----
 
     public void LoadBlock(long block, Span<byte> buffer)
     {
@@ -237,14 +244,27 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
             buffer.Clear(); // a hole (ZB-6)
             return;
         }
+        if (_fileStorage is { } fs)
+        {
+            // a canonical ZBlk0 is read from the data file straight into the buffer (ZB-49)
+            RecordShape shape = BlockReader.ShapeOf(fs, _shapes, block, oid, s.Before, out PayloadLocation at);
+            if (shape.Canonical)
+            {
+                BlockReader.ReadZBlk0(fs, block, at, shape, BlockSize, 0, buffer);
+                Remember(block, new LoadedBlock(oid, at.Serial, false, true, [], s.Before));
+                return;
+            }
+        }
         LoadedBlock info = BlockReader.Read(_storage, block, oid, s.Before, buffer, LoadedInfo(block));
         Remember(block, info);
     }
 
     /// <summary>
-    /// A ZBlk0 block without copying (ZB-48, spec/bigfile.md BF-52): its record's payload slice, trailing zeros
-    /// stripped by the writer implied; a hole is empty. Read as of the current snapshot and recorded like a load
-    /// (ZB-42). Other blocks are declined: the caller loads them (<see cref="LoadBlock"/>).
+    /// A block without copying (ZB-48, spec/bigfile.md BF-52): a hole is empty. Over a FileStorage every other block
+    /// is declined: <see cref="LoadBlock"/> reads a ZBlk0's bytes straight into the caller's buffer, which is as
+    /// good as it gets, and a ZBlk1 must be assembled anyway. Over other storages a ZBlk0 block is leased as its
+    /// record's payload slice, trailing zeros stripped by the writer implied, read as of the current snapshot and
+    /// recorded like a load (ZB-42).
     /// </summary>
     public bool TryLease(long block, out BlockLease lease)
     {
@@ -254,7 +274,7 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
             lease = default; // a hole (ZB-6)
             return true;
         }
-        if (BlockReader.TryLease(_storage, block, oid, s.Before, BlockSize) is not { } found)
+        if (_fileStorage is not null || BlockReader.TryLease(_storage, block, oid, s.Before, BlockSize) is not { } found)
         {
             lease = default;
             return false;
@@ -264,10 +284,34 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         return true;
     }
 
-    /// <summary>Part of a block (a direct read, BF-54): copied out of the block's lease, or of a load of it.</summary>
+    /// <summary>
+    /// Part of a block (a direct read, BF-54). Over a FileStorage (ZB-49): of a canonical ZBlk0, only the bytes
+    /// asked for are read; of a regular ZBlk1 whose chunk layout this handle knows for the revision the snapshot
+    /// holds, only the chunk records the range touches (up to <see cref="PartialChunks"/>). Anything else is
+    /// copied out of the block's lease, or of a load of it.
+    /// </summary>
     public void ReadAt(long block, int offset, Span<byte> destination)
     {
-        if (TryLease(block, out BlockLease lease))
+        BlockTableSnapshot s = _snapshot;
+        if (!s.Blocks.TryGetValue(block, out Oid oid))
+        {
+            destination.Clear(); // a hole (ZB-6)
+            return;
+        }
+        if (_fileStorage is { } fs)
+        {
+            RecordShape shape = BlockReader.ShapeOf(fs, _shapes, block, oid, s.Before, out PayloadLocation at);
+            if (shape.Canonical)
+            {
+                BlockReader.ReadZBlk0(fs, block, at, shape, BlockSize, offset, destination);
+                return;
+            }
+            if (TryReadChunks(fs, block, oid, at.Serial, s.Before, offset, destination))
+            {
+                return;
+            }
+        }
+        else if (TryLease(block, out BlockLease lease))
         {
             using (lease)
             {
@@ -288,5 +332,40 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         {
             ArrayPool<byte>.Shared.Return(whole);
         }
+    }
+
+    /// <summary>A partial read of a ZBlk1 reads its chunk records when it touches at most this many; else the whole block.</summary>
+    internal const int PartialChunks = 4;
+
+    /// <summary>
+    /// Bytes of a ZBlk1 block from the chunks they lie in, when this handle knows the block's regular chunk layout
+    /// for revision <paramref name="serial"/> (a load recorded it, ZB-42; a change of the chunk tree makes the
+    /// handle forget it, ZB-43); false when it does not, or a chunk is no longer regular.
+    /// </summary>
+    private bool TryReadChunks(FileStorage fs, long block, Oid oid, Tid serial, Tid before, int offset, Span<byte> destination)
+    {
+        const int chunk = BlockReader.ChunkSize;
+        if (destination.IsEmpty || LoadedInfo(block) is not { IsZBlk1: true, Regular: true, Chunks: not null } known
+            || known.ZBlk != oid || known.Serial != serial
+            || (offset + destination.Length - 1) / chunk - offset / chunk >= PartialChunks)
+        {
+            return false;
+        }
+        for (int at = offset; at < offset + destination.Length;)
+        {
+            int key = at / chunk * chunk;
+            int n = Math.Min(key + chunk, offset + destination.Length) - at;
+            Span<byte> part = destination.Slice(at - offset, n);
+            if (!known.TryGetChunk(key, out Oid zdata))
+            {
+                part.Clear(); // no chunk there: zeros (ZB-6)
+            }
+            else if (!BlockReader.ReadChunkPart(fs, block, zdata, key, before, BlockSize, at - key, part))
+            {
+                return false;
+            }
+            at += n;
+        }
+        return true;
     }
 }

@@ -1,0 +1,150 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Wendelin.Storage;
+using Wendelin.Storage.Fs;
+using Wendelin.Storage.Pickle;
+
+namespace Wendelin.Arrays.Zodb;
+
+/// <summary>
+/// What a ZBlk record of one revision looks like (ZB-49): a canonical ZBlk0 (ZB-7's form) whose block bytes are
+/// payload bytes [<see cref="DataOffset"/>, DataOffset + <see cref="DataLength"/>), or anything else (read whole).
+/// </summary>
+internal sealed record RecordShape(Tid Serial, bool Canonical, int DataOffset, int DataLength);
+
+// Reading blocks and parts of blocks straight out of a FileStorage's data file (spec/zbigfile.md ZB-49): the
+// record is located (its header read once, FS-L10), its shape found from its first and last bytes (once per
+// revision), and only the block bytes wanted are read, into the caller's memory.
+internal static partial class BlockReader
+{
+    /// <summary>
+    /// Locates the revision of <paramref name="oid"/> before <paramref name="before"/> and gives its shape, from
+    /// <paramref name="shapes"/> (by oid, for its serial) or found now and kept there.
+    /// </summary>
+    public static RecordShape ShapeOf(FileStorage fs, ConcurrentDictionary<Oid, RecordShape> shapes, long block, Oid oid, Tid before,
+        out PayloadLocation location)
+    {
+        Span<byte> head = stackalloc byte[ZBlkRecord.HeadBytes];
+        int got;
+        try
+        {
+            if (!fs.TryLocateBefore(oid, before, out location, head, out got))
+            {
+                throw new CorruptBlockException(block, oid, null, "the object did not exist yet in the snapshot being read");
+            }
+        }
+        catch (PosKeyException ex)
+        {
+            throw new CorruptBlockException(block, oid, null, "the object is missing: " + ex.Message, ex);
+        }
+        if (shapes.TryGetValue(oid, out RecordShape? known) && known.Serial == location.Serial)
+        {
+            return known;
+        }
+        int h = Math.Min(ZBlkRecord.HeadBytes, location.Length);
+        if (got < h)
+        {
+            fs.ReadPayload(location, 0, head[..h]);
+        }
+        Span<byte> tail = stackalloc byte[3];
+        bool canonical = false;
+        int offset = 0, length = 0;
+        if (location.Length >= 3)
+        {
+            if (location.Length <= h)
+            {
+                head.Slice(location.Length - 3, 3).CopyTo(tail);
+            }
+            else
+            {
+                fs.ReadPayload(location, location.Length - 3, tail);
+            }
+            canonical = ZBlkRecord.TryLayout(head[..h], tail, location.Length, "ZBlk0", out offset, out length);
+        }
+        var shape = new RecordShape(location.Serial, canonical, offset, length);
+        shapes[oid] = shape;
+        return shape;
+    }
+
+    /// <summary>
+    /// Bytes [<paramref name="at"/>, at + destination.Length) of a canonical ZBlk0 block: the stored ones read from
+    /// the data file straight into <paramref name="destination"/>, the stripped tail as zeros (ZB-6).
+    /// </summary>
+    public static void ReadZBlk0(FileStorage fs, long block, in PayloadLocation location, RecordShape shape, int blockSize, int at, Span<byte> destination)
+    {
+        if (shape.DataLength > blockSize)
+        {
+            throw new CorruptBlockException(block, location.Oid, "wendelin.bigfile.file_zodb.ZBlk0",
+                $"its payload of {shape.DataLength} bytes is longer than the block ({blockSize} bytes) (ZB-3)");
+        }
+        int n = Math.Clamp(shape.DataLength - at, 0, destination.Length);
+        if (n > 0)
+        {
+            fs.ReadPayload(location, shape.DataOffset + at, destination[..n]);
+        }
+        destination[n..].Clear();
+    }
+
+    /// <summary>
+    /// Bytes [<paramref name="at"/>, at + destination.Length) of the chunk <paramref name="zdata"/> of a ZBlk1 block,
+    /// whose chunk starts at block offset <paramref name="key"/> (ZB-5): the chunk record read in one read, bytes past
+    /// its end as zeros. False when the chunk is longer than <see cref="ChunkSize"/> (the block is no longer
+    /// regular: the caller reads it whole, which checks the overlaps).
+    /// </summary>
+    public static bool ReadChunkPart(FileStorage fs, long block, Oid zdata, int key, Tid before, int blockSize, int at, Span<byte> destination)
+    {
+        byte[]? pooled = null;
+        try
+        {
+            LoadBeforeResult? r;
+            try
+            {
+                r = fs.LoadBefore(zdata, before, n => pooled = ArrayPool<byte>.Shared.Rent(n), ChunkRecordRead);
+            }
+            catch (PosKeyException ex)
+            {
+                throw new CorruptBlockException(block, zdata, null, "a chunk is missing: " + ex.Message, ex);
+            }
+            if (r is not { } found)
+            {
+                throw new CorruptBlockException(block, zdata, null, "the object did not exist yet in the snapshot being read");
+            }
+            ReadOnlySpan<byte> payload;
+            if (ZBlkRecord.TryPayload(found.Data.Span, "ZData", out int offset, out int length))
+            {
+                payload = found.Data.Span.Slice(offset, length);
+            }
+            else
+            {
+                ZodbRecord rec = Decode(found.Data, block, zdata);
+                if (rec.Module != Module || rec.Name != "ZData")
+                {
+                    throw new CorruptBlockException(block, zdata, rec.ClassName, "a chunk of a ZBlk1 is not a ZData (ZB-5)");
+                }
+                payload = Bytes(rec.State, block, zdata, rec.ClassName).Span;
+            }
+            if ((long)key + payload.Length > blockSize)
+            {
+                throw new CorruptBlockException(block, zdata, "wendelin.bigfile.file_zodb.ZData", $"the chunk at offset {key} of {payload.Length} bytes ends past the block ({blockSize} bytes) (ZB-5)");
+            }
+            if (payload.Length > ChunkSize)
+            {
+                return false;
+            }
+            int n = Math.Clamp(payload.Length - at, 0, destination.Length);
+            if (n > 0)
+            {
+                payload.Slice(at, n).CopyTo(destination);
+            }
+            destination[n..].Clear();
+            return true;
+        }
+        finally
+        {
+            Return(pooled);
+        }
+    }
+
+    /// <summary>A chunk record of upstream's layout (header, about 50 bytes of pickle, 4 KiB of data) fits in one read of this size.</summary>
+    private const int ChunkRecordRead = 4608;
+}
