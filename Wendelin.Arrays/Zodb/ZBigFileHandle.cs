@@ -250,6 +250,7 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
             RecordShape shape = BlockReader.ShapeOf(fs, _shapes, block, oid, s.Before, out PayloadLocation at);
             if (shape.Canonical)
             {
+                ReadAhead(block, at);
                 BlockReader.ReadZBlk0(fs, block, at, shape, BlockSize, 0, buffer);
                 Remember(block, new LoadedBlock(oid, at.Serial, false, true, [], s.Before));
                 return;
@@ -332,6 +333,40 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         {
             ArrayPool<byte>.Shared.Return(whole);
         }
+    }
+
+    // loads in block order (a scan's read-ahead, a streaming pass) ask the OS for the bytes that follow (ZB-49)
+    private long _lastLoaded = -2;
+    private long _advisedTo = -1;
+
+    /// <summary>How far past the block being loaded sequential loads keep the OS reading the data file.</summary>
+    internal const long ReadAheadBytes = 32 << 20;
+
+    /// <summary>
+    /// When <paramref name="block"/> follows the previous load, hints the data file's next
+    /// <see cref="ReadAheadBytes"/> after this block's record (where the next blocks' records usually are) in steps
+    /// of half of it. A hint only (FS-L11): nothing is read here, and a wrong guess costs I/O, never a wrong byte.
+    /// Loads may run on several threads: a lost update only means one hint more or less.
+    /// </summary>
+    private void ReadAhead(long block, in PayloadLocation at)
+    {
+        if (Interlocked.Exchange(ref _lastLoaded, block) != block - 1)
+        {
+            return;
+        }
+        long from = at.Position + at.Length;
+        long to = from + ReadAheadBytes;
+        long advised = Volatile.Read(ref _advisedTo);
+        if (advised >= from && advised <= to)
+        {
+            if (advised - from >= ReadAheadBytes / 2)
+            {
+                return; // still far enough ahead
+            }
+            from = advised;
+        }
+        Volatile.Write(ref _advisedTo, to);
+        FileStorage.WillNeed(at, from - at.Position, to - from);
     }
 
     /// <summary>A partial read of a ZBlk1 reads its chunk records when it touches at most this many; else the whole block.</summary>

@@ -90,6 +90,19 @@ public sealed partial class FileStorage
         return n;
     }
 
+    /// <summary>
+    /// A hint (FS-L11) that the data file's bytes from payload offset <paramref name="offset"/> on, for
+    /// <paramref name="length"/> bytes, will be read soon: the OS reads them in the background. The range may reach
+    /// past the payload (the records that follow it); nothing is checked or read, and what reads return is unchanged.
+    /// </summary>
+    internal static void WillNeed(in PayloadLocation location, long offset, long length)
+    {
+        if (location.File is { } file && length > 0 && location.Position + offset >= 0)
+        {
+            file.WillNeed(location.Position + offset, length);
+        }
+    }
+
     /// <summary>What a read of the record at <paramref name="pos"/> finds (or found before).</summary>
     private RecordFacts Facts(IStorageFile file, RecordCache records, long pos, long end, Oid oid, Span<byte> head, ref int headLength)
     {
