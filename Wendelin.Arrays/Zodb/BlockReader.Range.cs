@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using Wendelin.Storage;
 using Wendelin.Storage.Fs;
@@ -87,62 +86,66 @@ internal static partial class BlockReader
 
     /// <summary>
     /// Bytes [<paramref name="at"/>, at + destination.Length) of the chunk <paramref name="zdata"/> of a ZBlk1 block,
-    /// whose chunk starts at block offset <paramref name="key"/> (ZB-5): the chunk record read in one read, bytes past
-    /// its end as zeros. False when the chunk is longer than <see cref="ChunkSize"/> (the block is no longer
-    /// regular: the caller reads it whole, which checks the overlaps).
+    /// whose chunk starts at block offset <paramref name="key"/> (ZB-5): the chunk record located (FS-L10) and read in
+    /// one read, bytes past its end as zeros. False when the chunk is longer than <see cref="ChunkSize"/> (the block
+    /// is no longer regular: the caller reads it whole, which checks the overlaps).
     /// </summary>
     public static bool ReadChunkPart(FileStorage fs, long block, Oid zdata, int key, Tid before, int blockSize, int at, Span<byte> destination)
     {
-        byte[]? pooled = null;
+        // the chunk record is located (nothing read when its header is known, FS-L10) and read whole: one read
+        Span<byte> record = stackalloc byte[ChunkRecordRead];
+        PayloadLocation location;
+        int got;
         try
         {
-            LoadBeforeResult? r;
-            try
-            {
-                r = fs.LoadBefore(zdata, before, n => pooled = ArrayPool<byte>.Shared.Rent(n), ChunkRecordRead);
-            }
-            catch (PosKeyException ex)
-            {
-                throw new CorruptBlockException(block, zdata, null, "a chunk is missing: " + ex.Message, ex);
-            }
-            if (r is not { } found)
+            if (!fs.TryLocateBefore(zdata, before, out location, record, out got))
             {
                 throw new CorruptBlockException(block, zdata, null, "the object did not exist yet in the snapshot being read");
             }
-            ReadOnlySpan<byte> payload;
-            if (ZBlkRecord.TryPayload(found.Data.Span, "ZData", out int offset, out int length))
-            {
-                payload = found.Data.Span.Slice(offset, length);
-            }
-            else
-            {
-                ZodbRecord rec = Decode(found.Data, block, zdata);
-                if (rec.Module != Module || rec.Name != "ZData")
-                {
-                    throw new CorruptBlockException(block, zdata, rec.ClassName, "a chunk of a ZBlk1 is not a ZData (ZB-5)");
-                }
-                payload = Bytes(rec.State, block, zdata, rec.ClassName).Span;
-            }
-            if ((long)key + payload.Length > blockSize)
-            {
-                throw new CorruptBlockException(block, zdata, "wendelin.bigfile.file_zodb.ZData", $"the chunk at offset {key} of {payload.Length} bytes ends past the block ({blockSize} bytes) (ZB-5)");
-            }
-            if (payload.Length > ChunkSize)
-            {
-                return false;
-            }
-            int n = Math.Clamp(payload.Length - at, 0, destination.Length);
-            if (n > 0)
-            {
-                payload.Slice(at, n).CopyTo(destination);
-            }
-            destination[n..].Clear();
-            return true;
         }
-        finally
+        catch (PosKeyException ex)
         {
-            Return(pooled);
+            throw new CorruptBlockException(block, zdata, null, "a chunk is missing: " + ex.Message, ex);
         }
+        if (location.Length > record.Length)
+        {
+            return false; // more than a 4 KiB chunk's record: not upstream's layout, the caller reads the block whole
+        }
+        record = record[..location.Length];
+        if (got < record.Length)
+        {
+            fs.ReadPayload(location, got, record[got..]);
+        }
+        scoped ReadOnlySpan<byte> payload;
+        ZodbRecord? decoded = null;
+        if (ZBlkRecord.TryPayload(record, "ZData", out int offset, out int length))
+        {
+            payload = record.Slice(offset, length);
+        }
+        else
+        {
+            decoded = Decode(record.ToArray(), block, zdata);
+            if (decoded.Module != Module || decoded.Name != "ZData")
+            {
+                throw new CorruptBlockException(block, zdata, decoded.ClassName, "a chunk of a ZBlk1 is not a ZData (ZB-5)");
+            }
+            payload = Bytes(decoded.State, block, zdata, decoded.ClassName).Span;
+        }
+        if ((long)key + payload.Length > blockSize)
+        {
+            throw new CorruptBlockException(block, zdata, "wendelin.bigfile.file_zodb.ZData", $"the chunk at offset {key} of {payload.Length} bytes ends past the block ({blockSize} bytes) (ZB-5)");
+        }
+        if (payload.Length > ChunkSize)
+        {
+            return false;
+        }
+        int n = Math.Clamp(payload.Length - at, 0, destination.Length);
+        if (n > 0)
+        {
+            payload.Slice(at, n).CopyTo(destination);
+        }
+        destination[n..].Clear();
+        return true;
     }
 
     /// <summary>A chunk record of upstream's layout (header, about 50 bytes of pickle, 4 KiB of data) fits in one read of this size.</summary>

@@ -146,8 +146,8 @@ public sealed partial class FileStorage
         return facts;
     }
 
-    /// <summary>Payload bytes a locating read takes along with the header at most.</summary>
-    private const int MaxHeadBytes = 256;
+    /// <summary>Payload bytes a locating read takes along with the header at most (a 4 KiB array chunk's record fits).</summary>
+    private const int MaxHeadBytes = 4608;
 }
 
 /// <summary>
