@@ -250,7 +250,7 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
             RecordShape shape = BlockReader.ShapeOf(fs, _shapes, block, oid, s.Before, out PayloadLocation at);
             if (shape.Canonical)
             {
-                ReadAhead(block, at);
+                ReadAhead(fs, block, s);
                 BlockReader.ReadZBlk0(fs, block, at, shape, BlockSize, 0, buffer);
                 Remember(block, new LoadedBlock(oid, at.Serial, false, true, [], s.Before));
                 return;
@@ -284,6 +284,9 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         lease = found.Lease;
         return true;
     }
+
+    /// <summary>Over a FileStorage sequential loads hint the data file's next bytes to the OS (ZB-49): scans load on their own thread.</summary>
+    public bool ReadsAhead => _fileStorage is not null;
 
     /// <summary>
     /// Part of a block (a direct read, BF-54). Over a FileStorage (ZB-49): of a canonical ZBlk0, only the bytes
@@ -335,38 +338,49 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         }
     }
 
-    // loads in block order (a scan's read-ahead, a streaming pass) ask the OS for the bytes that follow (ZB-49)
+    // loads in block order (a scan, a streaming pass) ask the OS for the next blocks' records (ZB-49)
     private long _lastLoaded = -2;
-    private long _advisedTo = -1;
+    private long _hintedTo = -1;
 
-    /// <summary>How far past the block being loaded sequential loads keep the OS reading the data file.</summary>
-    internal const long ReadAheadBytes = 32 << 20;
+    /// <summary>How many blocks past the one being loaded sequential loads keep the OS reading (32 MiB, 2..64 blocks).</summary>
+    private int ReadAheadBlocks => (int)Math.Clamp((32L << 20) / BlockSize, 2, 64);
 
     /// <summary>
-    /// When <paramref name="block"/> follows the previous load, hints the data file's next
-    /// <see cref="ReadAheadBytes"/> after this block's record (where the next blocks' records usually are) in steps
-    /// of half of it. A hint only (FS-L11): nothing is read here, and a wrong guess costs I/O, never a wrong byte.
-    /// Loads may run on several threads: a lost update only means one hint more or less.
+    /// When <paramref name="block"/> follows the previous load, hints the current records of the next
+    /// <see cref="ReadAheadBlocks"/> blocks of snapshot <paramref name="s"/> (FS-L11), in steps of half of them. The
+    /// records are found in the storage's index, wherever they lie (a transaction stores new blocks in reverse
+    /// order, as ZODB does): nothing is read here, and a wrong guess costs I/O, never a wrong byte. Loads may run on
+    /// several threads: a lost update only means one hint more or less.
     /// </summary>
-    private void ReadAhead(long block, in PayloadLocation at)
+    private void ReadAhead(FileStorage fs, long block, BlockTableSnapshot s)
     {
         if (Interlocked.Exchange(ref _lastLoaded, block) != block - 1)
         {
             return;
         }
-        long from = at.Position + at.Length;
-        long to = from + ReadAheadBytes;
-        long advised = Volatile.Read(ref _advisedTo);
-        if (advised >= from && advised <= to)
+        int ahead = ReadAheadBlocks;
+        long hinted = Volatile.Read(ref _hintedTo);
+        long from = block + 1, to = block + 1 + ahead;
+        if (hinted > from && hinted <= to)
         {
-            if (advised - from >= ReadAheadBytes / 2)
+            if (hinted - from >= ahead / 2)
             {
                 return; // still far enough ahead
             }
-            from = advised;
+            from = hinted;
         }
-        Volatile.Write(ref _advisedTo, to);
-        FileStorage.WillNeed(at, from - at.Position, to - from);
+        Volatile.Write(ref _hintedTo, to);
+        Span<Oid> oids = stackalloc Oid[64];
+        int n = 0;
+        for (long b = from; b < to; b++)
+        {
+            if (s.Blocks.TryGetValue(b, out Oid oid))
+            {
+                oids[n++] = oid;
+            }
+        }
+        // a ZBlk0 record: header, the pickle's few bytes and up to a block of payload
+        fs.WillNeedCurrent(oids[..n], BlockSize + 4096L);
     }
 
     /// <summary>A partial read of a ZBlk1 reads its chunk records when it touches at most this many; else the whole block.</summary>

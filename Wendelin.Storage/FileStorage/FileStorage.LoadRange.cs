@@ -91,17 +91,59 @@ public sealed partial class FileStorage
     }
 
     /// <summary>
-    /// A hint (FS-L11) that the data file's bytes from payload offset <paramref name="offset"/> on, for
-    /// <paramref name="length"/> bytes, will be read soon: the OS reads them in the background. The range may reach
-    /// past the payload (the records that follow it); nothing is checked or read, and what reads return is unchanged.
+    /// A hint (FS-L11) that the current records of <paramref name="oids"/> will be read soon: for each, the data file's
+    /// bytes [record position, + <paramref name="length"/>) as the index gives it, ranges that touch or nearly touch
+    /// merged, are handed to the OS to read in the background. Nothing is read or checked here (an oid not in the
+    /// index is skipped; a reader at an older tid may want other records: the hint is then only wasted), and what
+    /// reads return is unchanged.
     /// </summary>
-    internal static void WillNeed(in PayloadLocation location, long offset, long length)
+    internal void WillNeedCurrent(ReadOnlySpan<Oid> oids, long length)
     {
-        if (location.File is { } file && length > 0 && location.Position + offset >= 0)
+        if (oids.IsEmpty || length <= 0 || oids.Length > MaxHintRecords)
         {
-            file.WillNeed(location.Position + offset, length);
+            return;
+        }
+        Span<long> positions = stackalloc long[oids.Length];
+        int n = 0;
+        IStorageFile file;
+        _state.EnterReadLock();
+        try
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                return;
+            }
+            file = _file;
+            foreach (Oid oid in oids)
+            {
+                if (_index.TryGet(oid, out long pos))
+                {
+                    positions[n++] = pos;
+                }
+            }
+        }
+        finally
+        {
+            _state.ExitReadLock();
+        }
+        positions = positions[..n];
+        positions.Sort();
+        for (int i = 0; i < positions.Length;)
+        {
+            long from = positions[i], to = from + length;
+            for (i++; i < positions.Length && positions[i] <= to + HintGap; i++)
+            {
+                to = Math.Max(to, positions[i] + length);
+            }
+            file.WillNeed(from, to - from);
         }
     }
+
+    /// <summary>Records one <see cref="WillNeedCurrent"/> call hints at most.</summary>
+    internal const int MaxHintRecords = 256;
+
+    /// <summary>Hinted ranges this close are merged into one (the bytes between them are read too).</summary>
+    private const long HintGap = 64 << 10;
 
     /// <summary>What a read of the record at <paramref name="pos"/> finds (or found before).</summary>
     private RecordFacts Facts(IStorageFile file, RecordCache records, long pos, long end, Oid oid, Span<byte> head, ref int headLength)

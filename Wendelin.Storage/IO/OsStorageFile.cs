@@ -67,8 +67,15 @@ internal sealed class OsStorageFile : IStorageFile
     {
         if (OperatingSystem.IsLinux() && position >= 0 && length > 0 && !_handle.IsClosed)
         {
-            // POSIX_FADV_WILLNEED: the kernel queues the reads and returns; a failure only means no read-ahead
-            _ = PosixFadvise(_handle, position, length, PosixFadvWillNeed);
+            try
+            {
+                // POSIX_FADV_WILLNEED: the kernel queues the reads and returns; a failure only means no read-ahead
+                _ = PosixFadvise(_handle, position, length, PosixFadvWillNeed);
+            }
+            catch (ObjectDisposedException)
+            {
+                // the storage closed meanwhile: nothing to read ahead for
+            }
         }
     }
 

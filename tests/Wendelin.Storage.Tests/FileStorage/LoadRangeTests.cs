@@ -121,8 +121,9 @@ public sealed class LoadRangeTests
         byte[] v = Bytes(9000, 7);
         Commit(fs, (1, v));
         Assert.True(fs.TryLocateBefore(new Oid(1), Tid.Max, out PayloadLocation at, default, out _));
-        Fs.FileStorage.WillNeed(at, 0, 1 << 20); // past the payload and the file: a hint only (FS-L11)
-        Fs.FileStorage.WillNeed(at, -at.Position - 10, 5);
+        fs.WillNeedCurrent([new Oid(1)], 1 << 30); // past the payload and the file: a hint only (FS-L11)
+        fs.WillNeedCurrent([new Oid(99), new Oid(1), new Oid(1)], 5); // an unknown oid is skipped
+        fs.WillNeedCurrent(new Oid[Fs.FileStorage.MaxHintRecords + 1], 5); // too many: nothing
         Assert.Equal(v, ReadRange(fs, at, 0, at.Length));
         using (IStorageFile f = mem.Open(DataPath, StorageFileMode.ReadWrite))
         {
