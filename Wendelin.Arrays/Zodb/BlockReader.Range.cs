@@ -92,13 +92,14 @@ internal static partial class BlockReader
     /// </summary>
     public static bool ReadChunkPart(FileStorage fs, long block, Oid zdata, int key, Tid before, int blockSize, int at, Span<byte> destination)
     {
-        // the chunk record is located (nothing read when its header is known, FS-L10) and read whole: one read
+        // the chunk record is located with its payload (FS-L10): one read
         Span<byte> record = stackalloc byte[ChunkRecordRead];
         PayloadLocation location;
         int got;
         try
         {
-            if (!fs.TryLocateBefore(zdata, before, out location, record, out got))
+            // not remembered: a ZBlk1 has hundreds of chunk records, read whole with their header in one read anyway
+            if (!fs.TryLocateBefore(zdata, before, out location, record, out got, remember: false))
             {
                 throw new CorruptBlockException(block, zdata, null, "the object did not exist yet in the snapshot being read");
             }

@@ -226,6 +226,20 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         }
     }
 
+    /// <summary><see cref="Remember"/> for a ZBlk0 load, allocating nothing when the same load was recorded before (a scan's next pass).</summary>
+    private void RememberZBlk0(long block, Oid oid, Tid serial, Tid before)
+    {
+        lock (_loadedLock)
+        {
+            if (_loaded.TryGetValue(block, out LoadedBlock? known)
+                && (known.Before > before || (known is { IsZBlk1: false } && known.ZBlk == oid && known.Serial == serial && known.Before == before)))
+            {
+                return; // a newer load was recorded meanwhile, or this very one
+            }
+            _loaded[block] = new LoadedBlock(oid, serial, false, true, [], before);
+        }
+    }
+
     internal LoadedBlock? LoadedInfo(long block)
     {
         lock (_loadedLock)
@@ -252,7 +266,7 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
             {
                 ReadAhead(fs, block, s);
                 BlockReader.ReadZBlk0(fs, block, at, shape, BlockSize, 0, buffer);
-                Remember(block, new LoadedBlock(oid, at.Serial, false, true, [], s.Before));
+                RememberZBlk0(block, oid, at.Serial, s.Before);
                 return;
             }
         }

@@ -18,9 +18,10 @@ public sealed partial class FileStorage
     /// deletion. What the walk learns of each record is kept per record position (committed records never change),
     /// so locating the same revision again reads nothing. When this call reads the record, the payload's first
     /// bytes come with the header into <paramref name="head"/> (<paramref name="headLength"/> of them; 0 when the
-    /// record was known, or is reached through a backpointer).
+    /// record was known, or is reached through a backpointer). With <paramref name="remember"/> false what this call
+    /// reads is not kept (for the many small records a reader reads whole anyway, which would crowd out the others).
     /// </summary>
-    internal bool TryLocateBefore(Oid oid, Tid before, out PayloadLocation location, Span<byte> head, out int headLength)
+    internal bool TryLocateBefore(Oid oid, Tid before, out PayloadLocation location, Span<byte> head, out int headLength, bool remember = true)
     {
         ThrowIfUnusable();
         long pos, end;
@@ -43,7 +44,7 @@ public sealed partial class FileStorage
         }
         headLength = 0;
         Tid? next = null;
-        RecordFacts r = Facts(file, records, pos, end, oid, head, ref headLength);
+        RecordFacts r = Facts(file, remember ? records : null, pos, end, oid, head, ref headLength);
         while (r.Tid >= before)
         {
             next = r.Tid;
@@ -53,7 +54,7 @@ public sealed partial class FileStorage
                 location = default;
                 return false; // FS-L3: the object did not exist before `before`
             }
-            RecordFacts p = Facts(file, records, r.Prev, end, oid, head, ref headLength);
+            RecordFacts p = Facts(file, remember ? records : null, r.Prev, end, oid, head, ref headLength);
             if (p.Tid >= r.Tid)
             {
                 throw Corrupt(new FormatError(RecordKind.DataHeader, pos, "prev names an older revision",
@@ -146,9 +147,9 @@ public sealed partial class FileStorage
     private const long HintGap = 64 << 10;
 
     /// <summary>What a read of the record at <paramref name="pos"/> finds (or found before).</summary>
-    private RecordFacts Facts(IStorageFile file, RecordCache records, long pos, long end, Oid oid, Span<byte> head, ref int headLength)
+    private RecordFacts Facts(IStorageFile file, RecordCache? records, long pos, long end, Oid oid, Span<byte> head, ref int headLength)
     {
-        if (records.TryGet(pos, out RecordFacts known) && known.Oid == oid)
+        if (records is not null && records.TryGet(pos, out RecordFacts known) && known.Oid == oid)
         {
             return known;
         }
@@ -165,7 +166,7 @@ public sealed partial class FileStorage
                 if (back == 0)
                 {
                     var deleted = new RecordFacts(oid, h.Tid, h.Prev, -1, 0, pos);
-                    records.Add(pos, deleted);
+                    records?.Add(pos, deleted);
                     return deleted;
                 }
                 target = ReadDataHeader(file, back, end, oid);
@@ -184,7 +185,7 @@ public sealed partial class FileStorage
                 $"{Name}: record of {oid} at {payloadRecord} holds {target.DataLength} bytes, more than one array can hold"));
         }
         var facts = new RecordFacts(oid, h.Tid, h.Prev, payloadRecord + DataHeader.Size, (int)target.DataLength, payloadRecord);
-        records.Add(pos, facts);
+        records?.Add(pos, facts);
         return facts;
     }
 

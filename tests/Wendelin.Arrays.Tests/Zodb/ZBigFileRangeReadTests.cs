@@ -228,7 +228,8 @@ public sealed class ZBigFileRangeReadTests(ITestOutputHelper output)
             files.Reset();
             source.ReadAt(0, 5 * chunk + 10, item); // one chunk record
             Assert.True(content[0].AsSpan(5 * chunk + 10, 8).SequenceEqual(item));
-            Assert.InRange(files.BytesRead, 8, chunk + 512);
+            Assert.Equal(1, files.Reads);
+            Assert.InRange(files.BytesRead, 8, chunk + 1024); // one read of the chunk record and its header
             files.Reset();
             source.ReadAt(0, 3 * chunk + 10, item); // a missing chunk
             source.ReadAt(2, 10, item);
@@ -238,7 +239,7 @@ public sealed class ZBigFileRangeReadTests(ITestOutputHelper output)
             var across = new byte[chunk + 16];
             source.ReadAt(0, 7 * chunk - 8, across); // the end of chunk 6, missing chunks 7 and 8
             Assert.True(content[0].AsSpan(7 * chunk - 8, across.Length).SequenceEqual(across));
-            Assert.InRange(files.BytesRead, 8, chunk + 512);
+            Assert.InRange(files.BytesRead, 8, chunk + 1024); // one read of the chunk record and its header
             c1.Dispose();
             c2.Dispose();
         }
