@@ -90,8 +90,10 @@ internal static partial class BlockReader
     /// one read, bytes past its end as zeros. False when the chunk is longer than <see cref="ChunkSize"/> (the block
     /// is no longer regular: the caller reads it whole, which checks the overlaps).
     /// </summary>
-    public static bool ReadChunkPart(FileStorage fs, long block, Oid zdata, int key, Tid before, int blockSize, int at, Span<byte> destination)
+    public static bool ReadChunkPart(FileStorage fs, long block, Oid zdata, int key, Tid before, int blockSize, int at, Span<byte> destination,
+        out PayloadLocation data)
     {
+        data = default;
         // the chunk record is located with its payload (FS-L10): one read
         Span<byte> record = stackalloc byte[ChunkRecordRead];
         PayloadLocation location;
@@ -122,6 +124,8 @@ internal static partial class BlockReader
         if (ZBlkRecord.TryPayload(record, "ZData", out int offset, out int length))
         {
             payload = record.Slice(offset, length);
+            // where the chunk's bytes lie in the data file: read there directly next time (ChunkSpots)
+            data = location with { Position = location.Position + offset, Length = length };
         }
         else
         {
@@ -138,6 +142,7 @@ internal static partial class BlockReader
         }
         if (payload.Length > ChunkSize)
         {
+            data = default;
             return false;
         }
         int n = Math.Clamp(payload.Length - at, 0, destination.Length);
@@ -151,4 +156,55 @@ internal static partial class BlockReader
 
     /// <summary>A chunk record of upstream's layout (header, about 50 bytes of pickle, 4 KiB of data) fits in one read of this size.</summary>
     private const int ChunkRecordRead = 4608;
+}
+
+/// <summary>
+/// Where the bytes of a regular ZBlk1 block's chunks lie in the data file (ZB-49), found by the partial reads of one
+/// <see cref="LoadedBlock"/> (a layout for one revision of the block's chunk tree and chunks: a change of any of
+/// them replaces that object, ZB-43, and with it these spots). Per chunk one word, written and read atomically:
+/// the data's file position (40 bits) and length (up to 4096, above them); 0 while unknown. Valid for one data
+/// file: a pack's new file makes every spot unknown again.
+/// </summary>
+internal sealed class ChunkSpots(int chunks)
+{
+    private readonly long[] _spots = new long[chunks];
+    private object? _file;
+
+    private const int PositionBits = 40;
+
+    /// <summary>The data position and length of chunk <paramref name="index"/> in the storage's current file, if known.</summary>
+    public bool TryGet(FileStorage fs, int index, out PayloadLocation data, Oid zdata)
+    {
+        long spot = Volatile.Read(ref _spots[index]);
+        object? file = Volatile.Read(ref _file);
+        if (spot == 0 || file is null || !fs.IsCurrentFile(file))
+        {
+            data = default;
+            return false;
+        }
+        long position = spot & ((1L << PositionBits) - 1);
+        int length = (int)(spot >>> PositionBits);
+        data = FileStorage.LocationIn(file, zdata, position, length);
+        return true;
+    }
+
+    /// <summary>Records where chunk <paramref name="index"/>'s bytes are (positions past 1 TiB are not recorded).</summary>
+    public void Set(FileStorage fs, int index, in PayloadLocation data)
+    {
+        if (data.Position <= 0 || data.Position >= 1L << PositionBits || data.Length is < 0 or > BlockReader.ChunkSize
+            || !fs.IsCurrentFile(data.File))
+        {
+            return;
+        }
+        object? file = Volatile.Read(ref _file);
+        if (!ReferenceEquals(file, data.File))
+        {
+            if (file is not null)
+            {
+                Array.Clear(_spots); // another data file (a pack): what was known is gone
+            }
+            Volatile.Write(ref _file, data.File);
+        }
+        Volatile.Write(ref _spots[index], data.Position | ((long)data.Length << PositionBits));
+    }
 }

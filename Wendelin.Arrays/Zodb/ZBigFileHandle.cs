@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Wendelin.Arrays.BigFile;
 using Wendelin.Storage;
 using Wendelin.Storage.Fs;
@@ -32,6 +33,9 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
 
     // the shape of each ZBlk record revision read straight from a FileStorage (ZB-49), by oid: thread-safe
     private readonly ConcurrentDictionary<Oid, RecordShape> _shapes = new();
+
+    // where the chunks of known ZBlk1 layouts lie in the data file (ZB-49): per LoadedBlock object, gone with it
+    private readonly ConditionalWeakTable<LoadedBlock, ChunkSpots> _chunkSpots = new();
     private readonly FileStorage? _fileStorage;
 
     public ZBigFileHandle(ZBigFile file, Connection conn, FileHandleOptions? options)
@@ -414,16 +418,34 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         {
             return false;
         }
+        ChunkSpots spots = _chunkSpots.GetValue(known, static k => new ChunkSpots(k.Chunks!.Length));
         for (int at = offset; at < offset + destination.Length;)
         {
             int key = at / chunk * chunk;
             int n = Math.Min(key + chunk, offset + destination.Length) - at;
             Span<byte> part = destination.Slice(at - offset, n);
-            if (!known.TryGetChunk(key, out Oid zdata))
+            if (!known.TryGetChunk(key, out Oid zdata, out int index))
             {
                 part.Clear(); // no chunk there: zeros (ZB-6)
             }
-            else if (!BlockReader.ReadChunkPart(fs, block, zdata, key, before, BlockSize, at - key, part))
+            else if (spots.TryGet(fs, index, out PayloadLocation data, zdata))
+            {
+                // the chunk's bytes were found before for this layout: read only those asked for
+                int m = Math.Clamp(data.Length - (at - key), 0, n);
+                if (m > 0)
+                {
+                    fs.ReadPayload(data, at - key, part[..m]);
+                }
+                part[m..].Clear();
+            }
+            else if (BlockReader.ReadChunkPart(fs, block, zdata, key, before, BlockSize, at - key, part, out PayloadLocation found))
+            {
+                if (found.File is not null)
+                {
+                    spots.Set(fs, index, found);
+                }
+            }
+            else
             {
                 return false;
             }

@@ -71,6 +71,17 @@ public sealed partial class FileStorage
         return true;
     }
 
+    /// <summary>True while <paramref name="file"/> (a <see cref="PayloadLocation.File"/>) is the data file reads use now (no pack replaced it).</summary>
+    internal bool IsCurrentFile(object? file) => file is not null && ReferenceEquals(Volatile.Read(ref _file), file);
+
+    /// <summary>
+    /// A location of <paramref name="length"/> bytes at <paramref name="position"/> of <paramref name="file"/> (one
+    /// <see cref="IsCurrentFile"/> accepted), for <see cref="ReadPayload"/>: bytes a caller found earlier through
+    /// <see cref="TryLocateBefore"/> and kept.
+    /// </summary>
+    internal static PayloadLocation LocationIn(object file, Oid oid, long position, int length) =>
+        new(oid, Tid.Zero, null, position, length, position, (IStorageFile)file);
+
     /// <summary>
     /// Copies payload bytes [<paramref name="offset"/>, offset + destination.Length) of a located revision into
     /// <paramref name="destination"/>, cut at the payload's end: returns how many were copied. One positional read

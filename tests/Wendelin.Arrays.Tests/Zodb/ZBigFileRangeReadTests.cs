@@ -240,6 +240,32 @@ public sealed class ZBigFileRangeReadTests(ITestOutputHelper output)
             source.ReadAt(0, 7 * chunk - 8, across); // the end of chunk 6, missing chunks 7 and 8
             Assert.True(content[0].AsSpan(7 * chunk - 8, across.Length).SequenceEqual(across));
             Assert.InRange(files.BytesRead, 8, chunk + 1024); // one read of the chunk record and its header
+            // a chunk read before: only the bytes asked for, where that read found them
+            files.Reset();
+            source.ReadAt(0, 5 * chunk + 100, item);
+            Assert.True(content[0].AsSpan(5 * chunk + 100, 8).SequenceEqual(item));
+            Assert.Equal((1, 8L), (files.Reads, files.BytesRead));
+
+            // a pack writes a new data file: what was found in the old one is not used for it
+            using (FileHandle w = f.Open())
+            {
+                Write(w, 1, 77);
+                c1.TransactionManager.Commit();
+                Write(w, 1, 0);
+                c1.TransactionManager.Commit();
+            }
+            Assert.True(((FileStorage)c1.Storage).Pack(t.Db.LastTransaction).Packed);
+            c2.TransactionManager.Abort(); // c2 moves to the new snapshot
+            files.Reset();
+            source.ReadAt(0, 5 * chunk + 100, item); // the chunk record is read again, in the new file
+            Assert.True(content[0].AsSpan(5 * chunk + 100, 8).SequenceEqual(item));
+            Assert.InRange(files.BytesRead, chunk, chunk + 1024);
+            for (int i = 0; i < 40; i++)
+            {
+                int off = rnd.Next(BlockSize - 8);
+                source.ReadAt(0, off, item);
+                Assert.True(content[0].AsSpan(off, 8).SequenceEqual(item), $"after the pack: ReadAt(0, {off}, 8)");
+            }
             c1.Dispose();
             c2.Dispose();
         }
