@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Wendelin.Arrays.BigFile;
 using Wendelin.Storage;
@@ -269,7 +270,9 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
             if (shape.Canonical)
             {
                 ReadAhead(fs, block, s);
+                long started = Stopwatch.GetTimestamp();
                 BlockReader.ReadZBlk0(fs, block, at, shape, BlockSize, 0, buffer);
+                Volatile.Write(ref _lastLoadTicks, Stopwatch.GetTimestamp() - started);
                 RememberZBlk0(block, oid, at.Serial, s.Before);
                 return;
             }
@@ -359,20 +362,31 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
     // loads in block order (a scan, a streaming pass) ask the OS for the next blocks' records (ZB-49)
     private long _lastLoaded = -2;
     private long _hintedTo = -1;
+    private long _lastLoadTicks;
 
-    /// <summary>How many blocks past the one being loaded sequential loads keep the OS reading (32 MiB, 2..64 blocks).</summary>
-    private int ReadAheadBlocks => (int)Math.Clamp((32L << 20) / BlockSize, 2, 64);
+    /// <summary>How many blocks past the one being loaded sequential loads keep the OS reading (16 MiB, 2..64 blocks).</summary>
+    private int ReadAheadBlocks => (int)Math.Clamp((16L << 20) / BlockSize, 2, 64);
+
+    /// <summary>A block load faster than this many bytes per second came from the OS page cache: no hints then.</summary>
+    private const double CachedBytesPerSecond = 4e9;
 
     /// <summary>
-    /// When <paramref name="block"/> follows the previous load, hints the current records of the next
-    /// <see cref="ReadAheadBlocks"/> blocks of snapshot <paramref name="s"/> (FS-L11), in steps of half of them. The
-    /// records are found in the storage's index, wherever they lie (a transaction stores new blocks in reverse
-    /// order, as ZODB does): nothing is read here, and a wrong guess costs I/O, never a wrong byte. Loads may run on
-    /// several threads: a lost update only means one hint more or less.
+    /// When <paramref name="block"/> follows the previous load and that load had to wait for the disk, hints the
+    /// current records of the next <see cref="ReadAheadBlocks"/> blocks of snapshot <paramref name="s"/> (FS-L11),
+    /// in block order, renewed when half of them are loaded. The records are found in the storage's index,
+    /// wherever they lie (a transaction stores new blocks in reverse order, as ZODB does, so the kernel's own
+    /// read-ahead does not see a forward scan as sequential): nothing is read here, and a wrong guess costs I/O,
+    /// never a wrong byte. Loads from the page cache skip the hints (asking costs a walk over the cached pages).
+    /// Loads may run on several threads: a lost update only means one hint more or less.
     /// </summary>
     private void ReadAhead(FileStorage fs, long block, BlockTableSnapshot s)
     {
         if (Interlocked.Exchange(ref _lastLoaded, block) != block - 1)
+        {
+            return;
+        }
+        long ticks = Volatile.Read(ref _lastLoadTicks);
+        if (ticks > 0 && BlockSize * (double)Stopwatch.Frequency / ticks > CachedBytesPerSecond)
         {
             return;
         }
