@@ -167,24 +167,27 @@ internal static partial class BlockReader
 /// </summary>
 internal sealed class ChunkSpots(int chunks)
 {
-    private readonly long[] _spots = new long[chunks];
-    private object? _file;
+    // the spots and the data file they are positions in, replaced together (a reader never pairs one file's
+    // positions with another file)
+    private sealed record Spots(object File, long[] Words);
+
+    private Spots? _spots;
 
     private const int PositionBits = 40;
 
     /// <summary>The data position and length of chunk <paramref name="index"/> in the storage's current file, if known.</summary>
     public bool TryGet(FileStorage fs, int index, out PayloadLocation data, Oid zdata)
     {
-        long spot = Volatile.Read(ref _spots[index]);
-        object? file = Volatile.Read(ref _file);
-        if (spot == 0 || file is null || !fs.IsCurrentFile(file))
+        Spots? spots = Volatile.Read(ref _spots);
+        long spot = spots is null ? 0 : Volatile.Read(ref spots.Words[index]);
+        if (spot == 0 || !fs.IsCurrentFile(spots!.File))
         {
             data = default;
             return false;
         }
         long position = spot & ((1L << PositionBits) - 1);
         int length = (int)(spot >>> PositionBits);
-        data = FileStorage.LocationIn(file, zdata, position, length);
+        data = FileStorage.LocationIn(spots.File, zdata, position, length);
         return true;
     }
 
@@ -196,15 +199,12 @@ internal sealed class ChunkSpots(int chunks)
         {
             return;
         }
-        object? file = Volatile.Read(ref _file);
-        if (!ReferenceEquals(file, data.File))
+        Spots? spots = Volatile.Read(ref _spots);
+        if (spots is null || !ReferenceEquals(spots.File, data.File))
         {
-            if (file is not null)
-            {
-                Array.Clear(_spots); // another data file (a pack): what was known is gone
-            }
-            Volatile.Write(ref _file, data.File);
+            spots = new Spots(data.File, new long[chunks]); // first use, or another data file (a pack)
+            Volatile.Write(ref _spots, spots);
         }
-        Volatile.Write(ref _spots[index], data.Position | ((long)data.Length << PositionBits));
+        Volatile.Write(ref spots.Words[index], data.Position | ((long)data.Length << PositionBits));
     }
 }
