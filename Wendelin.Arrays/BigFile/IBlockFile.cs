@@ -32,6 +32,19 @@ internal interface IWholeBlockLoader
 }
 
 /// <summary>
+/// A block file that tells a hole apart when loading (spec/bigfile.md BF-10a): the cache then need not clear a slot
+/// that is already zero, nor hash the units of a block it knows to be all zeros.
+/// </summary>
+internal interface IHoleAwareBlockFile : IBlockFile
+{
+    /// <summary>
+    /// As <see cref="IBlockFile.LoadBlock"/>; returns false for a hole, leaving <paramref name="buffer"/> as it is
+    /// when <paramref name="bufferIsZero"/> and clearing it otherwise.
+    /// </summary>
+    bool LoadBlockOrHole(long block, Span<byte> buffer, bool bufferIsZero);
+}
+
+/// <summary>
 /// A block file that wants to know which units (OS pages) of a block changed when it is stored (the ZODB block
 /// file rewrites only the changed 4 KiB chunks of a ZBlk1 without reading the others). The bitmap is exact in the
 /// sense of BF-12: bit <c>u</c> is set when unit <c>u</c>'s bytes differ from the block's stored content.

@@ -17,6 +17,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
     private readonly int _blockSize;
     private readonly int _unit;
     private readonly int _units;
+    private readonly UInt128 _zeroUnitHash; // the hash of a unit of zeros (BF-10a)
     private readonly int _budgetSlots;
     private readonly string? _scratchDirectory;
     private readonly Dictionary<long, Page> _pages = new();
@@ -44,6 +45,7 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
         _blockSize = file.BlockSize;
         _unit = Environment.SystemPageSize;
         _units = _blockSize / _unit;
+        _zeroUnitHash = XxHash128.HashToUInt128(new byte[_unit]);
         _budgetSlots = (int)Math.Clamp(budgetBytes / _blockSize, 1, int.MaxValue / 2);
         _scratchDirectory = scratchDirectory;
     }
@@ -313,10 +315,19 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
                 {
                     span.Clear();
                 }
-                _file.LoadBlock(page.Block, span);
+                bool hole = false;
+                if (_file is IHoleAwareBlockFile holes)
+                {
+                    // BF-10a: a hole in a slot already zero is left as it is, and its units are not hashed
+                    hole = !holes.LoadBlockOrHole(page.Block, span, bufferIsZero: zero || _file is not IWholeBlockLoader);
+                }
+                else
+                {
+                    _file.LoadBlock(page.Block, span);
+                }
                 if (hash)
                 {
-                    hashes = HashUnits(slot); // still invisible to views: nothing can have written it
+                    hashes = hole ? ZeroUnitHashes() : HashUnits(slot); // still invisible to views: nothing can have written it
                 }
             }
         }
@@ -408,6 +419,14 @@ internal sealed unsafe partial class PageCache : IHarvestSink, IDisposable
             spill = _spill!;
         }
         spill.Read(spillSlot, into);
+    }
+
+    /// <summary>The reference hashes of a block of zeros (BF-10a): each unit's is the hash of a zero unit.</summary>
+    private UInt128[] ZeroUnitHashes()
+    {
+        var hashes = new UInt128[_units];
+        Array.Fill(hashes, _zeroUnitHash);
+        return hashes;
     }
 
     private UInt128[] HashUnits(byte* slot)

@@ -71,6 +71,7 @@ internal sealed partial class ZBigFileHandle
     void IDataManager.Commit(Transaction transaction)
     {
         ResetStoreState();
+        _commitBase = _snapshot.Before;
         Handle.Writeout();
     }
 
@@ -109,7 +110,7 @@ internal sealed partial class ZBigFileHandle
     private void FinishOwnCommit()
     {
         Tid before = SnapshotBefore();
-        _snapshot = _tableChanged ? BlockTableSnapshot.Build(_file, before) : _snapshot.At(before);
+        _snapshot = _tableChanged ? TableAfterOwnCommit(before) : _snapshot.At(before);
         foreach (long b in _stored)
         {
             if (!_file.BlockTable.TryGetValue(b, out object? v) || v is not Persistent { PersistentOid: { } oid } zblk)

@@ -106,8 +106,8 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
 
     /// <summary>
     /// The connection moved to a new snapshot and reports the oids other transactions changed since its last one.
-    /// The block table is re-read when any of its own objects changed and diffed with the old one; blocks whose
-    /// ZBlk object changed, appeared or went away, and blocks whose chunk objects changed, are invalidated.
+    /// The block table's changed objects are re-read and their entries compared with the old ones (ZB-41a); blocks
+    /// whose ZBlk object changed, appeared or went away, and blocks whose chunk objects changed, are invalidated.
     /// </summary>
     private void OnInvalidated(Connection conn, IReadOnlyCollection<Oid> oids)
     {
@@ -118,12 +118,12 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         BlockTableSnapshot old = _snapshot;
         Tid before = SnapshotBefore();
         var changed = new HashSet<long>();
-        bool tableChanged = false;
+        List<Oid>? tableChanged = null;
         foreach (Oid oid in oids)
         {
-            if (old.Nodes.Contains(oid))
+            if (old.IsTableObject(oid))
             {
-                tableChanged = true;
+                (tableChanged ??= []).Add(oid);
             }
             if (old.TryGetBlockOf(oid, out long b))
             {
@@ -165,29 +165,7 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
                 }
             }
         }
-        BlockTableSnapshot next;
-        if (tableChanged)
-        {
-            next = BlockTableSnapshot.Build(_file, before);
-            foreach ((long b, Oid oid) in old.Blocks)
-            {
-                if (!next.Blocks.TryGetValue(b, out Oid now) || now != oid)
-                {
-                    changed.Add(b);
-                }
-            }
-            foreach (long b in next.Blocks.Keys)
-            {
-                if (!old.Blocks.ContainsKey(b))
-                {
-                    changed.Add(b);
-                }
-            }
-        }
-        else
-        {
-            next = old.At(before);
-        }
+        BlockTableSnapshot next = tableChanged is null ? old.At(before) : TableAfterInvalidation(old, before, tableChanged, oids, changed);
         _snapshot = next;
         if (changed.Count > 0)
         {

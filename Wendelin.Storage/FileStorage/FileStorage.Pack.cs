@@ -82,10 +82,22 @@ public sealed partial class FileStorage
         {
             return result with { Reason = "the storage is empty" };
         }
-        var packer = new Packer(this, source, packTid, options.Gc, progress, cancel);
+        ulong maxOid;
+        int objects;
+        _state.EnterReadLock();
         try
         {
-            packer.ScanPackedRegion(end);
+            maxOid = Volatile.Read(ref _maxOid);
+            objects = _index.Count;
+        }
+        finally
+        {
+            _state.ExitReadLock();
+        }
+        var packer = new Packer(this, source, packTid, options.Gc, maxOid, objects, progress, cancel);
+        try
+        {
+            packer.Scan(end);
             if (packer.RegionTransactions == 0)
             {
                 return result with { Reason = "no transaction is at or before the pack time" };
@@ -212,13 +224,28 @@ public sealed partial class FileStorage
     private int SwapPackedFile(IStorageFile packFile, Packer packer, long newEnd, bool keepOld)
     {
         string directory = Path.GetDirectoryName(Name) is { Length: > 0 } d ? d : ".";
-        TryDelete(OldPath);
+        // The directory is made durable before the rename only when something changed in it: one journal commit
+        // less (each waits for every other writer's ordered data on ext4).
+        bool changed = false;
+        if (_fs.FileExists(OldPath))
+        {
+            TryDelete(OldPath);
+            changed = true;
+        }
         if (keepOld)
         {
             _fs.HardLink(Name, OldPath);
+            changed = true;
         }
-        _fs.Delete(IndexPath);
-        _fs.SyncDirectory(directory);
+        if (_fs.FileExists(IndexPath))
+        {
+            _fs.Delete(IndexPath);
+            changed = true;
+        }
+        if (changed)
+        {
+            _fs.SyncDirectory(directory);
+        }
         _fs.Replace(PackPath, Name); // the commit point: NAME is the old file before, the new one after
         IStorageFile reopened;
         try

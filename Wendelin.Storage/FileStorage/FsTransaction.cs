@@ -102,6 +102,16 @@ internal sealed class FsTransaction : StorageTransaction
         Spilled = true;
     }
 
+    /// <summary>
+    /// <paramref name="length"/> bytes were written to the file right after the spilled records, not through the
+    /// buffer (a large record's data, FS-C4a; call after <see cref="MarkSpilled"/>).
+    /// </summary>
+    public void MarkWrittenPastBuffer(int length)
+    {
+        DataLength += length;
+        BufferedStart = HeaderLength + DataLength;
+    }
+
     public void Record(Oid oid, long position)
     {
         if (Positions.Set(oid.Value, position))

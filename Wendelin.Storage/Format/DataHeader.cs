@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Wendelin.Storage.Format;
 
@@ -95,7 +96,23 @@ internal readonly struct DataHeader
     /// <paramref name="shift"/> bytes (recovery's probe, FS-R2): positions stored in the record (tloc, prev) are
     /// compared with the record's position minus the shift.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public FormatError? Check(long pos, long limit, long txnPos, Tid? txnTid, long shift)
+    {
+        // The checks below, as one test that scans inline; the first failing one is named by Diagnose.
+        long room = limit - pos - Size;
+        ulong need = DataLength == 0 ? BackPointerSize : DataLength;
+        if (VersionLength == 0 && room >= 0 && need <= (ulong)room && Prev >= 0 && Prev < pos - shift
+            && (txnPos >= 0 ? Tloc == txnPos - shift : Tloc >= FileHeader.DataStart && Tloc < pos)
+            && (txnTid is not Tid t || Tid == t))
+        {
+            return null;
+        }
+        return Diagnose(pos, limit, txnPos, txnTid, shift);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private FormatError? Diagnose(long pos, long limit, long txnPos, Tid? txnTid, long shift)
     {
         if (VersionLength != 0)
         {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Wendelin.Storage.Format;
 
@@ -98,7 +99,15 @@ internal readonly struct TxnHeader
     /// FS-2.1/FS-2.2: <c>tlen ≥ hlen</c> and the transaction with its trailer fits in <c>[pos, end)</c>. On success
     /// the positions derived from tlen cannot overflow.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public FormatError? CheckBounds(long pos, long end)
+    {
+        long room = end - pos - TrailerSize;
+        return Length >= (ulong)HeaderLength && room >= 0 && Length <= (ulong)room ? null : DiagnoseBounds(pos, end);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private FormatError? DiagnoseBounds(long pos, long end)
     {
         if (Length < (ulong)HeaderLength)
         {

@@ -69,6 +69,19 @@ internal sealed class PackOutput : IDisposable
         }
     }
 
+    /// <summary>
+    /// Records that <paramref name="count"/> bytes from <see cref="Position"/> on were written straight to the file
+    /// (the parallel copy of phase D writes its chunks at their own positions); call after <see cref="Flush"/>.
+    /// </summary>
+    public void Advance(long count)
+    {
+        if (_used != 0 || count < 0)
+        {
+            throw new InvalidOperationException("the buffer holds bytes not written yet");
+        }
+        _flushed += count;
+    }
+
     public void Dispose()
     {
         byte[] b = _buffer;

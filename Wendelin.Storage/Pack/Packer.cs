@@ -1,6 +1,6 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Wendelin.Storage.Format;
 using Wendelin.Storage.Fs;
 using Wendelin.Storage.IO;
@@ -9,14 +9,24 @@ using Wendelin.Storage.Pickle;
 namespace Wendelin.Storage.Pack;
 
 /// <summary>
-/// One attempt at packing a data file (spec/pack.md §2): phase A scans the packed region (tid ≤ pack tid), phase B
-/// decides which of its revisions to keep, phase C writes them to <c>NAME.pack</c>, phase D copies the transactions
-/// after the pack time. The swap (phase E) is the storage's (FileStorage.Pack.cs). The packer only reads committed
-/// bytes of the source, so it runs beside commits; commits made meanwhile are copied by further phase-D calls.
+/// One attempt at packing a data file (spec/pack.md §2): one scan validates the whole file and gathers phase A (each
+/// object's pack-time revision) and phase B's facts about the later region (its records, backpointers into the packed
+/// region, references); the marking decides which revisions to keep; phase C writes them to <c>NAME.pack</c>, phase D
+/// copies the transactions after the pack time (Packer.Copy.cs). The swap (phase E) is the storage's
+/// (FileStorage.Pack.cs). The packer only reads committed bytes of the source, so it runs beside commits; commits made
+/// meanwhile are copied by further phase-D calls.
 /// </summary>
-internal sealed class Packer
+internal sealed partial class Packer
 {
     private const int ChunkSize = 1 << 20;
+
+    /// <summary>Phase D's copy reads and writes the later region in chunks of this size.</summary>
+    private const int CopyChunk = 4 << 20;
+
+    /// <summary>The scan cuts the later region into segments of about this size for the parallel copy.</summary>
+    private const long SegmentSize = 8 << 20;
+
+    private const int MaxCopyWorkers = 4;
 
     private readonly Fs.FileStorage _storage;
     private readonly IStorageFile _source;
@@ -25,26 +35,30 @@ internal sealed class Packer
     private readonly IProgress<PackProgress>? _progress;
     private readonly CancellationToken _cancel;
 
-    // Phase A: the state of every object at the pack time.
-    private readonly Dictionary<ulong, long> _current = []; // oid → its pack-time record (payload or non-null backpointer)
-    private readonly Dictionary<ulong, long> _deleted = []; // oid → its last record, when that says "no such object"
-
-    // Phase B: what to keep.
-    private readonly HashSet<long> _keep = [];
-    private readonly Dictionary<ulong, long> _laterOids = []; // oid → its last record after the pack time (in the scanned part)
-    private readonly HashSet<ulong> _pinnedOids = [];
-    private readonly List<(ulong Oid, ulong Referrer)> _laterRoots = [];
+    // Phases A and B: every object's state at the pack time and in the later region.
+    private readonly ObjectTable _objects;
+    private readonly List<(ulong Oid, ulong Referrer)> _laterRoots = []; // PK-G1's roots besides oid 0, each once
+    private readonly List<long> _keep = []; // positions of the kept records of the packed region (PK-G1, PK-G3, PK-G5)
+    private readonly HashSet<long> _pins = []; // PK-G3's targets
 
     // Phases C and D: the new file.
     private readonly PositionMap _map = new();
     private readonly FsIndex _index = new();
     private byte[] _scratch = ArrayPool<byte>.Shared.Rent(64 << 10);
+    private long[] _kept = [];
+    private readonly List<long> _segments = []; // transaction starts cutting the scanned later region for the parallel copy
+    private int _nextSegment;
+    private long _copiedBytes;
+    private int _copiedTransactions;
     private long _decideEnd;
     private long _trustedEnd = -1; // end of the later region copied by constant shift
     private long _shift;
-    private long _reported = -1;
+    private PackPhase _reportPhase = (PackPhase)(-1);
+    private long _nextReport;
+    private long _reported;
 
-    public Packer(Fs.FileStorage storage, IStorageFile source, Tid packTid, bool gc, IProgress<PackProgress>? progress, CancellationToken cancel)
+    public Packer(Fs.FileStorage storage, IStorageFile source, Tid packTid, bool gc, ulong maxOid, int objects,
+        IProgress<PackProgress>? progress, CancellationToken cancel)
     {
         _storage = storage;
         _source = source;
@@ -52,6 +66,7 @@ internal sealed class Packer
         _gc = gc;
         _progress = progress;
         _cancel = cancel;
+        _objects = new ObjectTable(maxOid, objects);
     }
 
     /// <summary>Position of the first transaction after the pack time (the end of the packed region).</summary>
@@ -63,7 +78,7 @@ internal sealed class Packer
 
     public int KeptTransactions { get; private set; }
 
-    public long KeptRecords => _keep.Count;
+    public long KeptRecords => _kept.Length;
 
     public int KeptForLaterReferences { get; private set; }
 
@@ -73,90 +88,284 @@ internal sealed class Packer
     /// <summary>The index of the new file so far: oid → its last record there (deletions included).</summary>
     public FsIndex Index => _index;
 
-    /// <summary>Phase A (PK-A1, PK-A2): validates the packed region and records each object's pack-time revision.</summary>
-    public void ScanPackedRegion(long end)
+    /// <summary>
+    /// Phase A (PK-A1, PK-A2) and the scan of phase B, in one pass over <c>[4, end)</c>: validates every transaction,
+    /// records each object's pack-time revision, and in the later region each object's last record, the backpointers
+    /// into the packed region (PK-G3) and, with GC, the references of every record (PK-G1's roots). Stops at the pack
+    /// time when there is nothing to do (no transaction up to it, or a redundant pack).
+    /// </summary>
+    public void Scan(long end)
     {
-        using var window = new FileWindow(_source, end);
-        var records = new List<RecordLocation>();
+        _decideEnd = end;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_cancel);
+        Task<LaterScan>? walk = StartLaterScan(end, stop.Token);
+        try
+        {
+            ScanForward(end, walk);
+        }
+        finally
+        {
+            if (walk is not null && !walk.IsCompleted)
+            {
+                stop.Cancel(); // the forward scan failed or found nothing to do: the walk's findings are not needed
+                try
+                {
+                    walk.Wait(CancellationToken.None);
+                }
+                catch (AggregateException)
+                {
+                    // its cancellation, or a failure the forward scan's own outcome supersedes
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The scan of <see cref="Scan"/> from the start: the packed region, then, unless the backward walk
+    /// (<paramref name="walk"/>, Packer.LaterScan.cs) already did it, the later region.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a pack runs once per process: its code gets no warm-up for tiering to use
+    private void ScanForward(long end, Task<LaterScan>? walk)
+    {
+        using var reader = new ChunkReader(_source, end);
         long pos = FileHeader.DataStart;
         Tid last = Tid.Zero;
         bool allPacked = true;
+        bool later = false;
         TransactionStatus next = TransactionStatus.Packed;
+        var packed = new PackedRegionVisitor(this);
+        var laterVisitor = new LaterRegionVisitor(this);
+        var none = default(NoVisitor);
         while (pos < end)
         {
             _cancel.ThrowIfCancellationRequested();
-            records.Clear();
-            TxnHeader h = ValidateTransaction(window, pos, records, ref last);
-            if (h.Tid > _packTid)
+            Span<byte> b = reader.At(pos, TxnHeader.Size);
+            TxnHeader h;
+            if (b.Length >= TxnHeader.Size && TxnHeader.Parse(b).Tid <= _packTid && !later)
             {
+                h = ScanTransaction(reader, pos, ref packed, ref last);
                 next = h.Status;
-                break;
+                allPacked &= h.Status == TransactionStatus.Packed;
+                RegionTransactions++;
+                pos = h.NextPosition(pos);
+                Report(PackPhase.Scan, pos, end);
+                continue;
             }
-            next = h.Status;
-            allPacked &= h.Status == TransactionStatus.Packed;
-            RegionTransactions++;
-            foreach (RecordLocation r in records)
+            if (!later)
             {
-                RegionRecords++;
-                ReadOnlySpan<byte> hb = window.Read(r.Position, DataHeader.Size + DataHeader.BackPointerSize);
-                bool none = DataHeader.Parse(hb).IsBackPointer && DataHeader.ReadBackPointer(hb[DataHeader.Size..]) == 0;
-                if (none)
+                // The first transaction after the pack time: validated before anything is decided (PK-A1).
+                Tid before = last;
+                h = ScanTransaction(reader, pos, ref none, ref last);
+                if (h.Tid <= _packTid)
                 {
-                    _current.Remove(r.Oid.Value);
-                    _deleted[r.Oid.Value] = r.Position;
+                    throw Corrupt(pos, RecordKind.TransactionHeader, "header fits", "the transaction changed under the pack");
                 }
-                else
+                next = h.Status;
+                PackPosition = pos;
+                if (RegionTransactions == 0 || (allPacked && next == TransactionStatus.Packed))
                 {
-                    _current[r.Oid.Value] = r.Position;
-                    _deleted.Remove(r.Oid.Value);
+                    break;
                 }
+                later = true;
+                last = before;
+                if (walk is not null && TakeLaterScan(walk.GetAwaiter().GetResult(), pos))
+                {
+                    Report(PackPhase.Reachability, end - pos, end - pos);
+                    pos = end;
+                    break;
+                }
+                _segments.Add(pos);
             }
+            if (pos - _segments[^1] >= SegmentSize)
+            {
+                _segments.Add(pos);
+            }
+            h = ScanTransaction(reader, pos, ref laterVisitor, ref last);
             pos = h.NextPosition(pos);
-            Report(PackPhase.Scan, pos, end);
+            Report(PackPhase.Reachability, pos - PackPosition, end - PackPosition);
         }
-        PackPosition = pos;
+        if (!later)
+        {
+            PackPosition = pos;
+        }
         IsRedundant = RegionTransactions > 0 && allPacked && next == TransactionStatus.Packed;
     }
 
     /// <summary>
-    /// Phase B (PK-G1..PK-G5): scans the records after the pack time for backpointers into the packed region (their
-    /// targets are kept) and, with GC, for references (roots besides the root object); then keeps the pack-time
-    /// revision of every object reachable from those roots, or of every object without GC.
+    /// Validates the transaction at <paramref name="pos"/> (PK-A1) and hands its records to the visitor: from memory
+    /// when it fits in the reader's chunk, else record by record through a window.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private TxnHeader ScanTransaction<TVisitor>(ChunkReader reader, long pos, ref TVisitor visitor, ref Tid last)
+        where TVisitor : struct, IRecordVisitor
+    {
+        long end = reader.End;
+        Span<byte> b = reader.At(pos, TxnHeader.Size);
+        FormatError? error = TxnScanner.Validate(b, pos, end, out TxnHeader h, out long size, ref visitor);
+        if (error is null && size > b.Length)
+        {
+            if (size <= reader.Capacity)
+            {
+                b = reader.At(pos, (int)size);
+                if (b.Length < size)
+                {
+                    throw Corrupt(pos, RecordKind.Transaction, "transaction lies in the file", "end of file inside the committed data");
+                }
+                error = TxnScanner.Validate(b, pos, end, out h, out size, ref visitor);
+            }
+            else
+            {
+                h = ScanLargeTransaction(pos, end, ref visitor, ref last);
+                return h;
+            }
+        }
+        if (error is FormatError e)
+        {
+            throw e.ToException(_storage.Name);
+        }
+        CheckOrder(pos, h, ref last);
+        return h;
+    }
+
+    /// <summary>A transaction larger than the reader's chunk: validated through a window, its records read one by one.</summary>
+    private TxnHeader ScanLargeTransaction<TVisitor>(long pos, long end, ref TVisitor visitor, ref Tid last)
+        where TVisitor : struct, IRecordVisitor
+    {
+        using var window = new FileWindow(_source, end);
+        var records = new List<RecordLocation>();
+        TxnHeader h = ValidateTransaction(window, pos, records, ref last);
+        foreach (RecordLocation r in records)
+        {
+            ReadOnlySpan<byte> hb = window.Read(r.Position, DataHeader.Size + DataHeader.BackPointerSize);
+            DataHeader dh = DataHeader.Parse(hb);
+            // The payload is not in memory: the visitors that need it read it (ReferencesOfRecord).
+            visitor.Record(dh, r.Position, hb[..(dh.IsBackPointer ? DataHeader.Size + DataHeader.BackPointerSize : DataHeader.Size)]);
+        }
+        return h;
+    }
+
+    /// <summary>Phase A's record: the object's state at the pack time so far (PK-A2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PackedRecord(in DataHeader h, long pos, ReadOnlySpan<byte> record)
+    {
+        RegionRecords++;
+        bool none = h.IsBackPointer && DataHeader.ReadBackPointer(record[DataHeader.Size..]) == 0;
+        _objects.At(h.Oid.Value).PackTime = none ? -pos : pos;
+    }
+
+    /// <summary>Phase B's record of the later region: its last record, a backpointer into the packed region, references.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void LaterRecord(in DataHeader h, long pos, ReadOnlySpan<byte> record)
+    {
+        ulong oid = h.Oid.Value;
+        _objects.At(oid).Later = pos;
+        if (h.IsBackPointer)
+        {
+            long back = DataHeader.ReadBackPointer(record[DataHeader.Size..]);
+            if (back != 0 && back < PackPosition)
+            {
+                Pin(h.Oid, back);
+            }
+            // A backpointer into the later region shares the bytes of a record scanned on its own.
+            return;
+        }
+        if (_gc && (record.Length != (long)h.RecordLength || MayReference(record[DataHeader.Size..])))
+        {
+            IReadOnlyList<Oid> refs = record.Length == (long)h.RecordLength
+                ? ReferencesOfPayload(h.Oid, pos, record[DataHeader.Size..])
+                : ReferencesAt(h.Oid, pos, _decideEnd);
+            foreach (Oid target in refs)
+            {
+                AddRoot(target.Value, oid);
+            }
+        }
+    }
+
+    private void AddRoot(ulong oid, ulong referrer)
+    {
+        ref ObjectState s = ref _objects.At(oid);
+        if ((s.Flags & ObjectState.Rooted) == 0)
+        {
+            s.Flags |= ObjectState.Rooted;
+            _laterRoots.Add((oid, referrer));
+        }
+    }
+
+    private struct PackedRegionVisitor(Packer packer) : IRecordVisitor
+    {
+        public readonly void Record(in DataHeader header, long position, ReadOnlySpan<byte> record) =>
+            packer.PackedRecord(header, position, record);
+    }
+
+    private struct LaterRegionVisitor(Packer packer) : IRecordVisitor
+    {
+        public readonly void Record(in DataHeader header, long position, ReadOnlySpan<byte> record) =>
+            packer.LaterRecord(header, position, record);
+    }
+
+    private struct NoVisitor : IRecordVisitor
+    {
+        public readonly void Record(in DataHeader header, long position, ReadOnlySpan<byte> record)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Phase B (PK-G1..PK-G5), after <see cref="Scan"/>: with GC keeps the pack-time revision of every object
+    /// reachable from the root object and from the later region's references and pins; without GC every object's
+    /// pack-time revision, plus the pins.
     /// </summary>
     public void DecideKept(long end)
     {
         _decideEnd = end;
-        ScanLaterRecords(end);
         if (!_gc)
         {
-            foreach (long pos in _current.Values)
-            {
-                _keep.Add(pos);
-            }
-            return;
+            var all = new KeepExisting(_keep);
+            _objects.ForEach(ref all);
         }
-        var work = new Stack<(ulong Oid, ulong Referrer)>();
-        var marked = new HashSet<ulong>();
+        else
+        {
+            Mark();
+        }
+        long[] kept = [.. _keep];
+        Array.Sort(kept);
+        int n = 0;
+        for (int i = 0; i < kept.Length; i++)
+        {
+            if (n == 0 || kept[i] != kept[n - 1])
+            {
+                kept[n++] = kept[i];
+            }
+        }
+        _kept = kept[..n];
+    }
+
+    private struct KeepExisting(List<long> keep) : IObjectAction
+    {
+        public readonly void Visit(ulong oid, ref ObjectState state)
+        {
+            if (state.Exists)
+            {
+                keep.Add(state.PackTime);
+            }
+        }
+    }
+
+    private void Mark()
+    {
+        var work = new List<(ulong Oid, ulong Referrer)>();
         var dangling = new List<(ulong Oid, ulong Referrer)>();
-        if (_current.ContainsKey(0))
+        int marked = 0, markedExisting = 0;
+        using var reader = new ChunkReader(_source, _decideEnd);
+        if (_objects.Get(0).Exists)
         {
-            work.Push((0, 0));
+            work.Add((0, 0));
         }
-        Mark(work, marked, dangling);
-        int fromRoot = marked.Count;
-        foreach ((ulong oid, ulong referrer) in _laterRoots)
-        {
-            work.Push((oid, referrer));
-        }
-        Mark(work, marked, dangling);
-        foreach (ulong oid in marked)
-        {
-            if (_current.ContainsKey(oid))
-            {
-                fromRoot--;
-            }
-        }
-        KeptForLaterReferences = -fromRoot;
+        Mark(work, dangling, ref marked, ref markedExisting, reader);
+        int fromRoot = marked;
+        work.AddRange(_laterRoots);
+        Mark(work, dangling, ref marked, ref markedExisting, reader);
+        KeptForLaterReferences = markedExisting - fromRoot;
         if (dangling.Count > 0)
         {
             string list = string.Join(", ", dangling.Take(5).Select(d =>
@@ -166,69 +375,73 @@ internal sealed class Packer
         }
     }
 
-    private void Mark(Stack<(ulong Oid, ulong Referrer)> work, HashSet<ulong> marked, List<(ulong, ulong)> dangling)
+    /// <summary>
+    /// Marks everything <paramref name="work"/> reaches, level by level (breadth first): the pack-time revisions of a
+    /// level are read in file order through <paramref name="reader"/> (revisions close together share a read, a lone one
+    /// costs one small read), so the marking makes no read per object when the survivors lie close together.
+    /// </summary>
+    private void Mark(List<(ulong Oid, ulong Referrer)> work, List<(ulong, ulong)> dangling, ref int marked, ref int markedExisting,
+        ChunkReader reader)
     {
+        var level = new List<long>();
         while (work.Count > 0)
         {
-            (ulong oid, ulong referrer) = work.Pop();
-            if (!marked.Add(oid))
+            _cancel.ThrowIfCancellationRequested();
+            level.Clear();
+            foreach ((ulong oid, ulong referrer) in work)
             {
-                continue;
-            }
-            if (_current.TryGetValue(oid, out long pos))
-            {
-                _cancel.ThrowIfCancellationRequested();
-                _keep.Add(pos);
-                foreach (Oid r in ReferencesAt(new Oid(oid), pos, _decideEnd))
+                ref ObjectState s = ref _objects.At(oid);
+                if ((s.Flags & ObjectState.Marked) != 0)
                 {
-                    work.Push((r.Value, oid));
+                    continue;
+                }
+                s.Flags |= ObjectState.Marked;
+                marked++;
+                if (s.Exists)
+                {
+                    markedExisting++;
+                    _keep.Add(s.PackTime);
+                    level.Add(s.PackTime);
+                }
+                else if (s.Later == 0 && (s.Flags & ObjectState.Pinned) == 0)
+                {
+                    dangling.Add((oid, referrer));
                 }
             }
-            else if (!_laterOids.ContainsKey(oid) && !_pinnedOids.Contains(oid))
+            work.Clear();
+            long[] positions = [.. level];
+            Array.Sort(positions);
+            long until = -1;
+            for (int i = 0; i < positions.Length; i++)
             {
-                dangling.Add((oid, referrer));
+                if (positions[i] >= until)
+                {
+                    until = ReadLimit(positions, i, reader.Capacity);
+                }
+                (Oid oid, IReadOnlyList<Oid> refs) = ReferencesOfRevision(reader, positions[i], until);
+                foreach (Oid r in refs)
+                {
+                    work.Add((r.Value, oid.Value));
+                }
             }
         }
     }
 
-    /// <summary>Phase B's scan of the records after the pack time.</summary>
-    private void ScanLaterRecords(long end)
+    /// <summary>The object and strong references of the pack-time revision at <paramref name="pos"/>, its payload read through the reader.</summary>
+    private (Oid Oid, IReadOnlyList<Oid> References) ReferencesOfRevision(ChunkReader reader, long pos, long until)
     {
-        using var window = new FileWindow(_source, end);
-        var records = new List<RecordLocation>();
-        Tid last = Tid.Zero;
-        long pos = PackPosition;
-        while (pos < end)
+        DataHeader h = KeptHeader(reader, pos, _decideEnd, until);
+        if (h.IsBackPointer || h.DataLength > (ulong)(reader.Capacity / 2))
         {
-            _cancel.ThrowIfCancellationRequested();
-            records.Clear();
-            TxnHeader h = ValidateTransaction(window, pos, records, ref last);
-            foreach (RecordLocation r in records)
-            {
-                ulong oid = r.Oid.Value;
-                _laterOids[oid] = r.Position;
-                ReadOnlySpan<byte> hb = window.Read(r.Position, DataHeader.Size + DataHeader.BackPointerSize);
-                DataHeader dh = DataHeader.Parse(hb);
-                if (dh.IsBackPointer)
-                {
-                    long back = DataHeader.ReadBackPointer(hb[DataHeader.Size..]);
-                    if (back != 0 && back < PackPosition)
-                    {
-                        Pin(r.Oid, back);
-                    }
-                    // A backpointer into the later region shares the bytes of a record scanned on its own.
-                }
-                else if (_gc)
-                {
-                    foreach (Oid target in ReferencesOfPayload(window, r.Oid, r.Position, (long)dh.DataLength))
-                    {
-                        _laterRoots.Add((target.Value, oid));
-                    }
-                }
-            }
-            pos = h.NextPosition(pos);
-            Report(PackPhase.Reachability, pos - PackPosition, end - PackPosition);
+            return (h.Oid, ReferencesAt(h.Oid, pos, _decideEnd)); // the data lies elsewhere, or is too large for the chunk
         }
+        int n = (int)h.DataLength;
+        Span<byte> b = reader.At(pos, DataHeader.Size + n, until);
+        if (b.Length < DataHeader.Size + n)
+        {
+            throw Corrupt(pos, RecordKind.DataHeader, "payload fits", "end of data inside a payload");
+        }
+        return (h.Oid, ReferencesOfPayload(h.Oid, pos, b.Slice(DataHeader.Size, n)));
     }
 
     /// <summary>
@@ -238,359 +451,30 @@ internal sealed class Packer
     /// </summary>
     private void Pin(Oid oid, long back)
     {
-        if (!_keep.Add(back))
+        if (!_pins.Add(back))
         {
             return;
         }
-        _pinnedOids.Add(oid.Value);
+        _keep.Add(back);
+        ref ObjectState s = ref _objects.At(oid.Value);
+        s.Flags |= ObjectState.Pinned;
         // The object's pack-time revision stays too, so its history after the pack time reads as before and the
         // later records' prev pointers name what the index holds (FS-4.3).
-        if (_deleted.TryGetValue(oid.Value, out long deletion) && deletion > back)
+        if (s.PackTime < 0 && -s.PackTime > back)
         {
-            _keep.Add(deletion);
+            _keep.Add(-s.PackTime);
         }
-        if (_current.ContainsKey(oid.Value))
+        if (s.Exists)
         {
-            _laterRoots.Add((oid.Value, oid.Value)); // kept, and its references followed, by the marking (or kept without GC)
+            AddRoot(oid.Value, oid.Value); // kept, and its references followed, by the marking (or kept without GC)
         }
         if (_gc)
         {
             foreach (Oid target in ReferencesAt(oid, back, _decideEnd))
             {
-                _laterRoots.Add((target.Value, oid.Value));
+                AddRoot(target.Value, oid.Value);
             }
         }
-    }
-
-    /// <summary>Phase C (PK-C1..PK-C3): writes the kept revisions, transaction by transaction, with status 'p', prev 0 and inline data.</summary>
-    public void WritePackedRegion(PackOutput output, long end)
-    {
-        long[] kept = [.. _keep];
-        Array.Sort(kept);
-        Span<byte> header = stackalloc byte[DataHeader.Size + DataHeader.BackPointerSize];
-        int i = 0;
-        while (i < kept.Length)
-        {
-            _cancel.ThrowIfCancellationRequested();
-            DataHeader h = ReadHeader(kept[i], end);
-            long tpos = h.Tloc;
-            TxnHeader th = ReadTransactionHeader(tpos, end);
-            long newTpos = output.Position;
-            byte[] meta = ReadBytes(tpos, th.HeaderLength);
-            new TxnHeader(th.Tid, 0, TransactionStatus.Packed, th.UserLength, th.DescriptionLength, th.ExtensionLength).Write(meta);
-            output.Write(meta);
-            while (true)
-            {
-                byte[]? data = _storage.ReadData(_source, h, kept[i], end, out _);
-                long newPos = output.Position;
-                new DataHeader(h.Oid, h.Tid, 0, newTpos, 0, (ulong)(data?.Length ?? 0)).Write(header);
-                if (data is null)
-                {
-                    DataHeader.WriteBackPointer(header[DataHeader.Size..], 0);
-                    output.Write(header);
-                }
-                else
-                {
-                    output.Write(header[..DataHeader.Size]);
-                    output.Write(data);
-                }
-                _map.Add(kept[i], newPos);
-                _index.Set(h.Oid, newPos, h.Tid);
-                if (++i == kept.Length)
-                {
-                    break;
-                }
-                h = ReadHeader(kept[i], end);
-                if (h.Tloc != tpos)
-                {
-                    break;
-                }
-            }
-            FinishTransaction(output, newTpos);
-            KeptTransactions++;
-            Report(PackPhase.CopyPacked, i, kept.Length);
-        }
-    }
-
-    /// <summary>
-    /// Phase D (PK-D1): copies the transactions in [<paramref name="from"/>, <paramref name="to"/>) of the source:
-    /// same header and payloads, prev rewritten to the new positions, backpointers re-targeted. With
-    /// <paramref name="committedDuringPack"/> (commits the reachability phase did not see) it returns false, writing
-    /// nothing more, as soon as one of them references an object the pack collected (PK-D3): the caller starts over.
-    /// Returns the number of transactions copied, or -1 for "start over".
-    /// </summary>
-    public int CopyLaterRegion(PackOutput output, long from, long to, bool committedDuringPack)
-    {
-        if (!committedDuringPack && from == PackPosition && to == _decideEnd && _trustedEnd < 0)
-        {
-            return CopyScannedLaterRegion(output);
-        }
-        int copied = 0;
-        using var window = new FileWindow(_source, to);
-        var records = new List<RecordLocation>();
-        var updates = new List<(Oid Oid, long Position, Tid Tid)>();
-        Span<byte> header = stackalloc byte[DataHeader.Size + DataHeader.BackPointerSize];
-        Tid last = Tid.Zero;
-        long pos = from;
-        while (pos < to)
-        {
-            _cancel.ThrowIfCancellationRequested();
-            records.Clear();
-            TxnHeader h = ValidateTransaction(window, pos, records, ref last);
-            if (committedDuringPack && ReferencesCollected(window, records, to))
-            {
-                return -1;
-            }
-            long newTpos = output.Position;
-            byte[] meta = window.Read(pos, h.HeaderLength).ToArray();
-            new TxnHeader(h.Tid, 0, h.Status, h.UserLength, h.DescriptionLength, h.ExtensionLength).Write(meta);
-            output.Write(meta);
-            updates.Clear();
-            foreach (RecordLocation r in records)
-            {
-                DataHeader dh = DataHeader.Parse(window.Read(r.Position, DataHeader.Size));
-                long prev = _index.TryGet(dh.Oid, out long p) ? p : 0;
-                long newPos = output.Position;
-                if (!dh.IsBackPointer)
-                {
-                    new DataHeader(dh.Oid, dh.Tid, prev, newTpos, 0, dh.DataLength).Write(header);
-                    output.Write(header[..DataHeader.Size]);
-                    CopyPayload(window, output, r.Position + DataHeader.Size, (long)dh.DataLength);
-                }
-                else
-                {
-                    long back = DataHeader.ReadBackPointer(window.Read(r.Position + DataHeader.Size, DataHeader.BackPointerSize));
-                    long newBack = 0;
-                    if (back == 0 || TryNewPosition(back, out newBack))
-                    {
-                        new DataHeader(dh.Oid, dh.Tid, prev, newTpos, 0, 0).Write(header);
-                        DataHeader.WriteBackPointer(header[DataHeader.Size..], newBack);
-                        output.Write(header);
-                    }
-                    else
-                    {
-                        // PK-D2: a commit made during the pack points at a revision the pack did not keep; its
-                        // bytes go inline (ZODB does the same when it finds no record to point at).
-                        byte[]? data = _storage.ReadData(_source, dh, r.Position, to, out _);
-                        new DataHeader(dh.Oid, dh.Tid, prev, newTpos, 0, (ulong)(data?.Length ?? 0)).Write(header);
-                        if (data is null)
-                        {
-                            DataHeader.WriteBackPointer(header[DataHeader.Size..], 0);
-                            output.Write(header);
-                        }
-                        else
-                        {
-                            output.Write(header[..DataHeader.Size]);
-                            output.Write(data);
-                        }
-                    }
-                }
-                _map.Add(r.Position, newPos);
-                updates.Add((dh.Oid, newPos, dh.Tid));
-            }
-            FinishTransaction(output, newTpos);
-            foreach ((Oid oid, long newPos, Tid tid) in updates)
-            {
-                _index.Set(oid, newPos, tid); // after the transaction: two records of one object share its prev (FS-4)
-            }
-            pos = h.NextPosition(pos);
-            copied++;
-            Report(PackPhase.CopyRest, pos - from, to - from);
-        }
-        return copied;
-    }
-
-    /// <summary>
-    /// PK-D1 for the part of the later region phase B validated: its transactions keep their sizes, so every record
-    /// moves by one constant shift; the bytes are streamed through a large buffer and only tloc, prev and backpointers
-    /// are rewritten in place. The new index gets each object's last record of the region at the end.
-    /// </summary>
-    private int CopyScannedLaterRegion(PackOutput output)
-    {
-        long from = PackPosition, to = _decideEnd;
-        _shift = from - output.Position;
-        _trustedEnd = to;
-        const int Chunk = 4 << 20;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Chunk);
-        int copied = 0;
-        try
-        {
-            long pos = from;
-            while (pos < to)
-            {
-                _cancel.ThrowIfCancellationRequested();
-                int got = _source.ReadAt(pos, buffer.AsSpan(0, (int)Math.Min(Chunk, to - pos)));
-                Span<byte> b = buffer.AsSpan(0, got);
-                int done = 0;
-                while (done + TxnHeader.Size <= b.Length)
-                {
-                    TxnHeader h = TxnHeader.Parse(b[done..]);
-                    long size = (long)h.Length + TxnHeader.TrailerSize;
-                    if (size > b.Length - done)
-                    {
-                        break;
-                    }
-                    PatchTransaction(b.Slice(done, (int)size), pos + done, h);
-                    done += (int)size;
-                    copied++;
-                }
-                if (done == 0)
-                {
-                    // one transaction larger than the buffer: copied record by record
-                    if (CopyOneLarge(output, pos) is not long next)
-                    {
-                        throw Corrupt(pos, RecordKind.Transaction, "transaction fits", "the later region changed under the pack");
-                    }
-                    copied++;
-                    pos = next;
-                    continue;
-                }
-                output.Write(b[..done]);
-                pos += done;
-                Report(PackPhase.CopyRest, pos - from, to - from);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-        foreach ((ulong oid, long last) in _laterOids)
-        {
-            _index.Set(new Oid(oid), last - _shift);
-        }
-        return copied;
-    }
-
-    /// <summary>Rewrites tloc, prev and backpointers of one transaction (validated by phase B) at old position <paramref name="tpos"/>.</summary>
-    private void PatchTransaction(Span<byte> t, long tpos, TxnHeader h)
-    {
-        if (h.Status == TransactionStatus.Undone)
-        {
-            return; // its records are not records (ZODB skips them): copied as they are
-        }
-        int end = (int)h.Length;
-        for (int at = h.HeaderLength; at < end;)
-        {
-            Span<byte> r = t[at..];
-            DataHeader d = DataHeader.Parse(r);
-            long prev = d.Prev == 0 ? 0 : TryNewPosition(d.Prev, out long np) ? np : 0;
-            BinaryPrimitives.WriteUInt64BigEndian(r[16..], (ulong)prev);
-            BinaryPrimitives.WriteUInt64BigEndian(r[24..], (ulong)(tpos - _shift));
-            if (d.IsBackPointer)
-            {
-                long back = DataHeader.ReadBackPointer(r[DataHeader.Size..]);
-                if (back != 0)
-                {
-                    if (!TryNewPosition(back, out long nb))
-                    {
-                        throw Corrupt(tpos + at, RecordKind.BackPointer, "backpointer target kept", "a backpointer into the packed region whose target was not kept");
-                    }
-                    DataHeader.WriteBackPointer(r[DataHeader.Size..], nb);
-                }
-            }
-            at += (int)d.RecordLength;
-        }
-    }
-
-    /// <summary>A transaction larger than the copy buffer, record by record (same patches); the position after it.</summary>
-    private long? CopyOneLarge(PackOutput output, long pos)
-    {
-        using var window = new FileWindow(_source, _decideEnd);
-        var records = new List<RecordLocation>();
-        Tid last = Tid.Zero;
-        TxnHeader h = ValidateTransaction(window, pos, records, ref last);
-        Span<byte> header = stackalloc byte[DataHeader.Size + DataHeader.BackPointerSize];
-        output.Write(window.Read(pos, h.HeaderLength));
-        foreach (RecordLocation r in records)
-        {
-            window.Read(r.Position, DataHeader.Size + DataHeader.BackPointerSize).CopyTo(header);
-            DataHeader d = DataHeader.Parse(header);
-            int size = d.IsBackPointer ? DataHeader.Size + DataHeader.BackPointerSize : DataHeader.Size;
-            PatchRecordHeader(header, pos, r.Position);
-            output.Write(header[..size]);
-            if (!d.IsBackPointer)
-            {
-                CopyPayload(window, output, r.Position + DataHeader.Size, (long)d.DataLength);
-            }
-        }
-        Span<byte> trailer = stackalloc byte[TxnHeader.TrailerSize];
-        TxnHeader.WriteTrailer(trailer, h.Length);
-        output.Write(trailer);
-        return h.NextPosition(pos);
-    }
-
-    private void PatchRecordHeader(Span<byte> r, long tpos, long rpos)
-    {
-        DataHeader d = DataHeader.Parse(r);
-        long prev = d.Prev == 0 ? 0 : TryNewPosition(d.Prev, out long np) ? np : 0;
-        BinaryPrimitives.WriteUInt64BigEndian(r[16..], (ulong)prev);
-        BinaryPrimitives.WriteUInt64BigEndian(r[24..], (ulong)(tpos - _shift));
-        if (d.IsBackPointer && DataHeader.ReadBackPointer(r[DataHeader.Size..]) is long back && back != 0)
-        {
-            if (!TryNewPosition(back, out long nb))
-            {
-                throw Corrupt(rpos, RecordKind.BackPointer, "backpointer target kept", "a backpointer into the packed region whose target was not kept");
-            }
-            DataHeader.WriteBackPointer(r[DataHeader.Size..], nb);
-        }
-    }
-
-    /// <summary>Where the record at old position <paramref name="old"/> is in the new file, when it was kept.</summary>
-    private bool TryNewPosition(long old, out long position)
-    {
-        if (_trustedEnd >= 0 && old >= PackPosition && old < _trustedEnd)
-        {
-            position = old - _shift;
-            return true;
-        }
-        return _map.TryGet(old, out position);
-    }
-
-    /// <summary>PK-D3: does a transaction committed during the pack reference (or restore) an object the pack collected?</summary>
-    private bool ReferencesCollected(FileWindow window, List<RecordLocation> records, long end)
-    {
-        if (!_gc)
-        {
-            return false;
-        }
-        foreach (RecordLocation r in records)
-        {
-            DataHeader dh = DataHeader.Parse(window.Read(r.Position, DataHeader.Size));
-            IReadOnlyList<Oid> refs;
-            if (!dh.IsBackPointer)
-            {
-                refs = ReferencesOfPayload(window, dh.Oid, r.Position, (long)dh.DataLength);
-            }
-            else
-            {
-                long back = DataHeader.ReadBackPointer(window.Read(r.Position + DataHeader.Size, DataHeader.BackPointerSize));
-                if (back == 0 || TryNewPosition(back, out _))
-                {
-                    continue;
-                }
-                refs = ReferencesAt(dh.Oid, r.Position, end);
-            }
-            foreach (Oid target in refs)
-            {
-                if (_current.ContainsKey(target.Value) && !_index.TryGet(target, out _) && !WrittenIn(records, target))
-                {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    private static bool WrittenIn(List<RecordLocation> records, Oid oid)
-    {
-        foreach (RecordLocation r in records)
-        {
-            if (r.Oid == oid)
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     /// <summary>The strong references of the revision at <paramref name="pos"/> (following backpointers).</summary>
@@ -601,13 +485,14 @@ internal sealed class Packer
         return data is null ? [] : StrongReferences(oid, pos, data);
     }
 
-    private IReadOnlyList<Oid> ReferencesOfPayload(FileWindow window, Oid oid, long pos, long length)
+    /// <summary>False when no persistent-id opcode byte occurs anywhere in <paramref name="payload"/>: it has no reference.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool MayReference(ReadOnlySpan<byte> payload) =>
+        payload.IndexOfAny((byte)Opcodes.BinPersId, (byte)Opcodes.PersId) >= 0;
+
+    /// <summary>The strong references of a payload in memory; none without reading it when no persistent-id opcode occurs.</summary>
+    private IReadOnlyList<Oid> ReferencesOfPayload(Oid oid, long pos, ReadOnlySpan<byte> payload)
     {
-        if (length > Array.MaxLength)
-        {
-            throw new PackException(string.Create(CultureInfo.InvariantCulture, $"{_storage.Name}: record of {oid} at {pos} is too large to scan for references ({length} bytes)"));
-        }
-        ReadOnlySpan<byte> payload = window.Read(pos + DataHeader.Size, (int)length);
         if (payload.IndexOfAny((byte)Opcodes.BinPersId, (byte)Opcodes.PersId) < 0)
         {
             return []; // no persistent-id opcode byte anywhere: no reference
@@ -666,6 +551,13 @@ internal sealed class Packer
         {
             throw e.ToException(_storage.Name);
         }
+        CheckOrder(pos, h, ref last);
+        return h;
+    }
+
+    /// <summary>PK-A1 beyond the format's checks: a finished status and increasing tids.</summary>
+    private void CheckOrder(long pos, in TxnHeader h, ref Tid last)
+    {
         if (!h.IsFinished)
         {
             throw Corrupt(pos, RecordKind.TransactionHeader, "status", "'c' inside the committed data");
@@ -676,64 +568,28 @@ internal sealed class Packer
                 string.Create(CultureInfo.InvariantCulture, $"time-stamp reduction: {h.Tid} <= {last}"));
         }
         last = h.Tid;
-        return h;
-    }
-
-    private DataHeader ReadHeader(long pos, long end)
-    {
-        Span<byte> b = stackalloc byte[DataHeader.Size];
-        if (_source.ReadAt(pos, b) < b.Length)
-        {
-            throw Corrupt(pos, RecordKind.DataHeader, "record lies in the committed data", "end of file");
-        }
-        DataHeader h = DataHeader.Parse(b);
-        if (h.Check(pos, end, -1, null) is FormatError e)
-        {
-            throw e.ToException(_storage.Name);
-        }
-        return h;
-    }
-
-    private TxnHeader ReadTransactionHeader(long pos, long end)
-    {
-        Span<byte> b = stackalloc byte[TxnHeader.Size];
-        if (_source.ReadAt(pos, b) < b.Length)
-        {
-            throw Corrupt(pos, RecordKind.TransactionHeader, "header fits", "end of file");
-        }
-        TxnHeader h = TxnHeader.Parse(b);
-        if (h.CheckBounds(pos, end) is FormatError e)
-        {
-            throw e.ToException(_storage.Name);
-        }
-        return h;
-    }
-
-    private byte[] ReadBytes(long pos, int count)
-    {
-        byte[] b = new byte[count];
-        if (_source.ReadAt(pos, b) < count)
-        {
-            throw Corrupt(pos, RecordKind.TransactionHeader, "header fits", "end of file inside the metadata");
-        }
-        return b;
     }
 
     private CorruptRecordException Corrupt(long pos, RecordKind kind, string check, string detail) =>
         new(_storage.Name, pos, kind, check, detail);
 
-    /// <summary>Reports at most about a thousand times per phase.</summary>
+    /// <summary>Reports at most about a thousand times per phase (the test is two compares per call).</summary>
     private void Report(PackPhase phase, long done, long total)
     {
-        if (_progress is null)
+        if (_progress is not null && (done >= _nextReport || done == total || done < _reported || phase != _reportPhase))
         {
-            return;
+            ReportNow(phase, done, total);
         }
-        long step = Math.Max(1, total / 1000);
-        if (done == total || _reported < 0 || done - _reported >= step || done < _reported)
+    }
+
+    private void ReportNow(PackPhase phase, long done, long total)
+    {
+        if (done == total || phase != _reportPhase || done >= _nextReport || done < _reported)
         {
+            _reportPhase = phase;
             _reported = done;
-            _progress.Report(new PackProgress(phase, done, total));
+            _nextReport = done + Math.Max(1, total / 1000);
+            _progress!.Report(new PackProgress(phase, done, total));
         }
     }
 

@@ -31,6 +31,7 @@ public sealed class PackCrashTests(ITestOutputHelper output)
         PropertyRun.Check(output, "pack crash", gen, c =>
         {
             byte[] original;
+            byte[]? index;
             List<Tid> tids;
             {
                 var build = new MemoryFileSystem();
@@ -38,10 +39,15 @@ public sealed class PackCrashTests(ITestOutputHelper output)
                 tids = PackPropertyTests.Build(fs, c.Ops);
                 fs.Dispose();
                 original = build.ReadAllBytes(Name)!;
+                index = build.ReadAllBytes(Name + ".index"); // the old file's index: stale once the pack swaps
             }
             Tid packTid = tids[Math.Min(tids.Count - 1, c.Pick * tids.Count / 100)];
             var crash = new CrashFileSystem();
             crash.Seed(Name, original);
+            if (c.Pick % 2 == 0 && index is not null)
+            {
+                crash.Seed(Name + ".index", index); // it must not outlive the swap (PK-S1, PK-S3)
+            }
             int start;
             byte[] packed;
             using (var fs = Fs.FileStorage.Open(Name, new FileStorageOptions(), crash))
@@ -70,6 +76,10 @@ public sealed class PackCrashTests(ITestOutputHelper output)
                         bool isOld = bytes!.AsSpan().SequenceEqual(original);
                         bool isNew = bytes.AsSpan().SequenceEqual(packed);
                         Assert.True(isOld || isNew, $"{where}: {Name} is neither the old nor the packed file ({bytes.Length} bytes)");
+                        if (isNew && index is not null && image.TryGetValue(Name + ".index", out byte[]? stale))
+                        {
+                            Assert.False(stale.AsSpan().SequenceEqual(index), $"{where}: the old file's index outlived the swap");
+                        }
                         if (image.TryGetValue(Name + ".old", out byte[]? kept))
                         {
                             Assert.Equal(original, kept);

@@ -170,4 +170,39 @@ public sealed class PackFixtureTests
         Assert.Equal(damaged, File.ReadAllBytes(path));
         Assert.False(File.Exists(path + ".pack"));
     }
+
+    [Fact]
+    public void Damage_after_the_pack_time_is_reported_as_a_forward_scan_reports_it() // PK-A1 with the backward walk
+    {
+        byte[] original = File.ReadAllBytes(Fixtures.Path("basic.fs"));
+        var later = new List<(long Position, ulong Length)>();
+        for (long pos = FileHeader.DataStart; pos < original.Length;)
+        {
+            TxnHeader h = TxnHeader.Parse(original.AsSpan((int)pos));
+            if (h.Tid > PackTid)
+            {
+                later.Add((pos, h.Length));
+            }
+            pos = h.NextPosition(pos);
+        }
+        Assert.True(later.Count >= 3);
+        foreach ((long tpos, ulong tlen) in later)
+        {
+            using var dir = new TempDirectory("pack");
+            string path = dir.File("basic.fs");
+            File.WriteAllBytes(path, original);
+            using var fs = Fs.FileStorage.Open(path);
+            using (var scribble = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+            {
+                scribble.Position = tpos + (long)tlen + 7; // the trailer no longer equals the length: the walk back from the end goes astray
+                scribble.WriteByte((byte)(original[scribble.Position] ^ 0x10));
+            }
+            byte[] damaged = File.ReadAllBytes(path);
+            var e = Assert.Throws<CorruptRecordException>(() => fs.Pack(PackTid));
+            Assert.Equal("redundant length", e.Check);
+            Assert.Equal(tpos, e.Position);
+            Assert.Equal(damaged, File.ReadAllBytes(path));
+            Assert.False(File.Exists(path + ".pack"));
+        }
+    }
 }
