@@ -10,8 +10,10 @@ namespace Wendelin.Benchmarks;
 
 /// <summary>
 /// shared/benchmarks.md workload 3: an 8-byte change at a random index of a float64 ZBigArray, then a commit with
-/// fsync, 1,000 times, per block format; bytes appended to the file per commit; against 4 KiB append + fdatasync
-/// of a plain file in the same run.
+/// fsync, 1,000 times per run and variant (block format × durability mode), against 4 KiB append + fdatasync of a
+/// plain file in the same run. The variants run interleaved in slices (raw, then each variant, slice after slice),
+/// so the drift of this shared machine hits all of them alike; each run gives a rate ratio per variant, and the
+/// report is the median of the runs with min and max, plus bytes appended per commit.
 /// </summary>
 internal static class ZodbCommitBenchmark
 {
@@ -19,67 +21,180 @@ internal static class ZodbCommitBenchmark
     public static int Run(BenchArgs args)
     {
         int commits = args.Int("commits", 1000);
+        int runs = Math.Max(3, args.Runs);
+        int slice = Math.Clamp(args.Int("slice", 100), 1, commits);
         long bytes = args.Long("mib", 128) << 20;
         string dir = args.Str("dir", Path.GetTempPath());
+        bool fsync = args.Str("fsync", "yes") == "yes";
         var rnd = new Random(args.Int("seed", 1));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"array {bytes >> 20} MiB of float64 (full blocks), {commits} commits each"));
+        ZBlkFormat[] formats = [.. args.Str("formats", "ZBlk0,ZBlk1,Auto").Split(',').Select(f => Enum.Parse<ZBlkFormat>(f, ignoreCase: true))];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"array {bytes >> 20} MiB of float64 (full blocks); {runs} runs of {commits} commits per variant, interleaved in slices of {slice}; fsync {(fsync ? "yes" : "no (CPU cost only)")}"));
 
-        // baseline: 4 KiB append + fdatasync
-        string rawPath = Path.Combine(dir, "wendelin-bench-append.raw");
-        File.Delete(rawPath);
-        var raw = new List<double>(commits);
-        using (var fs = new FileStream(rawPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
+        var variants = new List<Variant>();
+        foreach (ZBlkFormat format in formats)
         {
-            byte[] page = new byte[4096];
-            long off = 0;
-            for (int i = 0; i < commits; i++)
+            variants.Add(Variant.Open(dir, bytes, format, fsync, args.Long("budget-mib", 256) << 20));
+        }
+        string rawPath = Path.Combine(dir, "wendelin-bench-append.raw");
+        var rawRates = new double[runs];
+        var rawAll = new List<double>();
+        try
+        {
+            for (int run = 0; run < runs; run++)
             {
-                long t0 = Stopwatch.GetTimestamp();
-                RandomAccess.Write(fs.SafeFileHandle, page, off);
-                off += page.Length;
-                fs.Flush(flushToDisk: true);
-                raw.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                File.Delete(rawPath);
+                using var fs = new FileStream(rawPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1);
+                byte[] page = new byte[4096];
+                long off = 0;
+                double rawSeconds = 0;
+                foreach (Variant v in variants)
+                {
+                    v.BeginRun();
+                }
+                for (int done = 0; done < commits; done += slice)
+                {
+                    int n = Math.Min(slice, commits - done);
+                    for (int i = 0; i < n; i++)
+                    {
+                        long t0 = Stopwatch.GetTimestamp();
+                        RandomAccess.Write(fs.SafeFileHandle, page, off);
+                        off += page.Length;
+                        if (fsync)
+                        {
+                            fs.Flush(flushToDisk: true);
+                        }
+                        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                        rawSeconds += s;
+                        rawAll.Add(s);
+                    }
+                    foreach (Variant v in variants)
+                    {
+                        v.Commits(n, rnd);
+                    }
+                }
+                rawRates[run] = commits / rawSeconds;
+                foreach (Variant v in variants)
+                {
+                    v.EndRun(rawRates[run]);
+                }
             }
         }
-        File.Delete(rawPath);
-        string rawLine = ZodbBench.Percentiles(raw, out double rawP50);
-        double rawRate = commits / raw.Sum();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"4 KiB append + fdatasync",-34} {rawRate,8:0} /s  {rawLine}"));
+        finally
+        {
+            File.Delete(rawPath);
+            foreach (Variant v in variants)
+            {
+                v.Dispose();
+            }
+        }
 
-        foreach (ZBlkFormat format in new[] { ZBlkFormat.ZBlk0, ZBlkFormat.ZBlk1, ZBlkFormat.Auto })
+        string rawLine = ZodbBench.Percentiles(rawAll, out _);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{"4 KiB append + fdatasync",-34} {Median(rawRates),7:0} /s (min {rawRates.Min():0}, max {rawRates.Max():0}); {rawLine}"));
+        foreach (Variant v in variants)
+        {
+            Console.WriteLine(v.Report());
+        }
+        return 0;
+    }
+
+    private static double Median(double[] values)
+    {
+        double[] s = [.. values.Order()];
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
+    /// <summary>One block format and durability mode: its own database, opened once for all runs.</summary>
+    private sealed class Variant : IDisposable
+    {
+        private readonly string _name;
+        private readonly string _path;
+        private readonly Database _db;
+        private readonly Connection _conn;
+        private readonly ZBigArray _array;
+        private readonly List<double> _all = [];
+        private readonly List<double> _rates = [];
+        private readonly List<double> _ratios = [];
+        private double _runSeconds;
+        private int _runCommits;
+        private long _runStartSize;
+        private long _grown;
+        private long _committed;
+        private long _value;
+
+        private Variant(string name, string path, Database db)
+        {
+            _name = name;
+            _path = path;
+            _db = db;
+            _conn = db.Open();
+            _array = _conn.Root.Get<ZBigArray>("a");
+        }
+
+        public static Variant Open(string dir, long bytes, ZBlkFormat format, bool fsync, long budget)
         {
             string src = ZodbBench.EnsureArrayDb(dir, bytes, format == ZBlkFormat.Auto ? ZBlkFormat.ZBlk1 : format);
             string path = Path.Combine(dir, $"wendelin-bench-commit-{format}.fs");
             File.Copy(src, path, overwrite: true);
             File.Delete(path + ".index");
-            using var db = new Database(FileStorage.Open(path));
-            Connection c = db.Open();
-            var a = c.Root.Get<ZBigArray>("a");
-            a.BlockFormat = format;
-            a.HandleOptions = new FileHandleOptions { RamBudget = args.Long("budget-mib", 256) << 20 };
-            long n = a.Size;
-            var times = new List<double>(commits);
-            long size0 = new FileInfo(path).Length;
-            for (int i = 0; i < commits; i++)
-            {
-                long index = rnd.NextInt64(n);
-                double v = -i - 1;
-                long t0 = Stopwatch.GetTimestamp();
-                a.SetItem(v, index);
-                c.TransactionManager.Commit();
-                times.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds);
-            }
-            a.ReleaseItemCache();
-            long grown = new FileInfo(path).Length - size0;
-            string line = ZodbBench.Percentiles(times, out double p50);
-            double rate = commits / times.Sum();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{"ZBigArray 8 B + commit, " + format,-34} {rate,8:0} /s  {line}; {grown / commits:N0} bytes per commit; rate ratio {rate / rawRate:0.000}x, p50 ratio {rawP50 / p50:0.000}x"));
-            c.Dispose();
-            db.Dispose();
-            File.Delete(path);
-            File.Delete(path + ".index");
+            var db = new Database(FileStorage.Open(path, new FileStorageOptions { Fsync = fsync }));
+            var v = new Variant($"ZBigArray 8 B + commit, {format}", path, db);
+            v._array.BlockFormat = format;
+            v._array.HandleOptions = new FileHandleOptions { RamBudget = budget };
+            return v;
         }
-        return 0;
+
+        public void BeginRun()
+        {
+            _runSeconds = 0;
+            _runCommits = 0;
+            _runStartSize = new FileInfo(_path).Length;
+        }
+
+        public void Commits(int n, Random rnd)
+        {
+            long items = _array.Size;
+            for (int i = 0; i < n; i++)
+            {
+                long index = rnd.NextInt64(items);
+                double value = -++_value;
+                long t0 = Stopwatch.GetTimestamp();
+                _array.SetItem(value, index);
+                _conn.TransactionManager.Commit();
+                double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                _runSeconds += s;
+                _all.Add(s);
+            }
+            _runCommits += n;
+        }
+
+        public void EndRun(double rawRate)
+        {
+            double rate = _runCommits / _runSeconds;
+            _rates.Add(rate);
+            _ratios.Add(rate / rawRate);
+            _grown += new FileInfo(_path).Length - _runStartSize;
+            _committed += _runCommits;
+        }
+
+        public string Report()
+        {
+            string line = ZodbBench.Percentiles(_all, out _);
+            double[] rates = [.. _rates];
+            double[] ratios = [.. _ratios];
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{_name,-34} {Median(rates),7:0} /s (min {rates.Min():0}, max {rates.Max():0}); {line}; {_grown / _committed:N0} bytes per commit; "
+                + $"rate ratio {Median(ratios):0.000}x (min {ratios.Min():0.000}, max {ratios.Max():0.000})");
+        }
+
+        public void Dispose()
+        {
+            _array.ReleaseItemCache();
+            _conn.Dispose();
+            _db.Dispose();
+            File.Delete(_path);
+            File.Delete(_path + ".index");
+        }
     }
 }
