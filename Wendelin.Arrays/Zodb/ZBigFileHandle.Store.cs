@@ -14,7 +14,7 @@ internal sealed partial class ZBigFileHandle : IStoreSource
     private readonly HashSet<long> _restructured = [];
     private readonly List<Persistent> _pending = [];
     private bool _tableChanged;
-    private BlockAccess? _sourceBlock;
+    private byte[]? _storeBuffer;
 
     public void StoreBlock(long block, ReadOnlySpan<byte> buffer) => StoreBlock(block, buffer, default, 0);
 
@@ -367,15 +367,28 @@ internal sealed partial class ZBigFileHandle : IStoreSource
 
     // ---- IStoreSource: the bytes of a stored block, read when the connection pickles its objects ----
 
-    public byte[] ReadStripped(long block, int offset, int length)
+    /// <summary>
+    /// Copies the bytes from the handle (the dirty page in RAM, or its spilled copy: BF-54, no view is mapped) into
+    /// the store buffer, reused from object to object, and returns them without trailing zeros.
+    /// </summary>
+    public ReadOnlyMemory<byte> ReadStripped(long block, int offset, int length)
     {
-        if (_sourceBlock is null || _sourceBlock.Block != block)
+        if (_storeBuffer is null || _storeBuffer.Length < length)
         {
-            _sourceBlock?.Dispose();
-            _sourceBlock = null;
-            _sourceBlock = new BlockAccess(Handle, block, writable: false);
+            ReturnStoreBuffer();
+            _storeBuffer = ArrayPool<byte>.Shared.Rent(length);
         }
-        ReadOnlySpan<byte> s = _sourceBlock.ReadOnlySpan.Slice(offset, length);
-        return s[..StrippedLength(s)].ToArray();
+        Span<byte> s = _storeBuffer.AsSpan(0, length);
+        Handle.Read(block * BlockSize + offset, s);
+        return _storeBuffer.AsMemory(0, StrippedLength(s));
+    }
+
+    private void ReturnStoreBuffer()
+    {
+        if (_storeBuffer is { } b)
+        {
+            _storeBuffer = null;
+            ArrayPool<byte>.Shared.Return(b);
+        }
     }
 }

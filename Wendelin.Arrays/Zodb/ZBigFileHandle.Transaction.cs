@@ -185,7 +185,7 @@ internal sealed partial class ZBigFileHandle
         }
     }
 
-    /// <summary>Forgets what the last writeout set up: objects waiting to be pickled, the mapped source block.</summary>
+    /// <summary>Forgets what the last writeout set up: objects waiting to be pickled, the buffer they were pickled from.</summary>
     private void ResetStoreState()
     {
         foreach (Persistent p in _pending)
@@ -204,8 +204,7 @@ internal sealed partial class ZBigFileHandle
         _stored.Clear();
         _restructured.Clear();
         _tableChanged = false;
-        _sourceBlock?.Dispose();
-        _sourceBlock = null;
+        ReturnStoreBuffer();
     }
 
     /// <summary>The transaction is over (or the handle goes away): nothing of it is kept.</summary>
