@@ -354,6 +354,9 @@ public sealed class ZBigArray : Persistent
 
     public void CopyTo<T>(Span<T> destination, ArrayOrder order = ArrayOrder.C) where T : unmanaged => AsBigArray().CopyTo(destination, order);
 
+    public void CopyTo<T>(ReadOnlySpan<Ix> index, Span<T> destination, ArrayOrder order = ArrayOrder.C) where T : unmanaged =>
+        AsBigArray().CopyTo(index, destination, order);
+
     public void CopyFrom<T>(ReadOnlySpan<T> source, ArrayOrder order = ArrayOrder.C) where T : unmanaged => AsBigArray().CopyFrom(source, order);
 
     /// <summary>Changes the shape in O(1) (AR-15); the record changes, so a concurrent resize elsewhere conflicts.</summary>

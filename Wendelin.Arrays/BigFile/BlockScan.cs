@@ -60,7 +60,7 @@ public sealed unsafe class BlockScan : IDisposable
     private bool _holdsRingItem;    // ring item _index is in use
     private Item _own;              // a load made by the consumer itself
     private MemoryHandle _pin;      // pin of a leased block's memory
-    private byte* _ownBuffer;       // for the consumer's loads and spilled blocks
+    private nint _ownBuffer;        // for the consumer's loads and spilled blocks
     private byte* _current;
     private int _currentLength;
     private bool _disposed;
@@ -164,7 +164,7 @@ public sealed unsafe class BlockScan : IDisposable
         long since = ring && !item.Cached ? item.Epoch : -1;
         while (true)
         {
-            ScanTake take = _cache.TakeForScan(block, since, _ownBuffer, out byte* slot, out int slotIndex, out long epoch);
+            ScanTake take = _cache.TakeForScan(block, since, (byte*)_ownBuffer, out byte* slot, out int slotIndex, out long epoch);
             switch (take)
             {
                 case ScanTake.Slot:
@@ -174,12 +174,12 @@ public sealed unsafe class BlockScan : IDisposable
                     DropLoads(ref ring);
                     return;
                 case ScanTake.Copied:
-                    _data = _ownBuffer;
+                    _data = (byte*)_ownBuffer;
                     _dataLength = _blockSize;
                     DropLoads(ref ring);
                     return;
                 case ScanTake.NeedBuffer:
-                    _ownBuffer = _cache.RentScanBuffer();
+                    _ownBuffer = (nint)_cache.RentScanBuffer();
                     continue;
                 case ScanTake.Unchanged:
                     Item use = ring ? item : _own;
@@ -190,7 +190,7 @@ public sealed unsafe class BlockScan : IDisposable
                         continue;
                     }
                     _holdsRingItem = ring;
-                    if (use.Lease.Owner is not null || !use.Lease.Data.IsEmpty)
+                    if (use.Leased)
                     {
                         _pin = use.Lease.Data.Pin();
                         _data = (byte*)_pin.Pointer;
@@ -204,11 +204,7 @@ public sealed unsafe class BlockScan : IDisposable
                     return;
                 default: // Absent: no good load of this block yet
                     DropLoads(ref ring);
-                    if (_ownBuffer is null && _source is null)
-                    {
-                        _ownBuffer = _cache.RentScanBuffer();
-                    }
-                    _own = Load(block, epoch, (nint)_ownBuffer);
+                    _own = Load(block, epoch, ref _ownBuffer);
                     if (_own.Error is { } e)
                     {
                         _own = default;
@@ -258,25 +254,32 @@ public sealed unsafe class BlockScan : IDisposable
         _cursor = _stop = 0;
     }
 
-    /// <summary>Reads block <paramref name="block"/> from the block file: leased from an <see cref="IBlockSource"/>, else loaded into <paramref name="buffer"/>.</summary>
-    private Item Load(long block, long epoch, nint buffer)
+    /// <summary>
+    /// Reads block <paramref name="block"/> from the block file: leased from an <see cref="IBlockSource"/> that
+    /// hands it over, else loaded into <paramref name="buffer"/> (allocated on first need).
+    /// </summary>
+    private Item Load(long block, long epoch, ref nint buffer)
     {
         var item = new Item { Epoch = epoch };
         try
         {
-            if (_source is not null)
+            if (_source is not null && _source.TryLease(block, out BlockLease lease))
             {
-                item.Lease = _source.Lease(block);
-                if (item.Lease.Data.Length > _blockSize)
+                if (lease.Data.Length > _blockSize)
                 {
-                    int n = item.Lease.Data.Length;
-                    item.Lease.Dispose();
-                    item.Lease = default;
+                    int n = lease.Data.Length;
+                    lease.Dispose();
                     throw new InvalidOperationException($"the block file handed over {n} bytes for block {block} of {_blockSize}");
                 }
+                item.Lease = lease;
+                item.Leased = true;
             }
             else
             {
+                if (buffer == 0)
+                {
+                    buffer = (nint)_cache.RentScanBuffer();
+                }
                 var span = new Span<byte>((void*)buffer, _blockSize);
                 if (_file is not IWholeBlockLoader)
                 {
@@ -384,7 +387,7 @@ public sealed unsafe class BlockScan : IDisposable
             {
                 item = _cache.IsCached(block, out long epoch)
                     ? new Item { Cached = true, Epoch = epoch }
-                    : Load(block, epoch, RingBuffer(index));
+                    : Load(block, epoch, ref _ringBuffers[index % _ring.Length]);
             }
 #pragma warning disable CA1031 // the handle was disposed: the consumer sees it when it gets there
             catch (Exception e)
@@ -399,21 +402,6 @@ public sealed unsafe class BlockScan : IDisposable
                 Monitor.PulseAll(_gate);
             }
         }
-    }
-
-    /// <summary>The buffer of the ring position of <paramref name="index"/> (allocated on first use; block files that lease need none).</summary>
-    private nint RingBuffer(long index)
-    {
-        if (_source is not null)
-        {
-            return 0;
-        }
-        ref nint b = ref _ringBuffers[index % _ring.Length];
-        if (b == 0)
-        {
-            b = (nint)_cache.RentScanBuffer();
-        }
-        return b;
     }
 
     /// <summary>Stops the read-ahead, releases everything held and returns the buffers.</summary>
@@ -451,10 +439,10 @@ public sealed unsafe class BlockScan : IDisposable
                 _ringBuffers[i] = 0;
             }
         }
-        if (_ownBuffer is not null)
+        if (_ownBuffer != 0)
         {
-            _cache.ReturnScanBuffer(_ownBuffer);
-            _ownBuffer = null;
+            _cache.ReturnScanBuffer((byte*)_ownBuffer);
+            _ownBuffer = 0;
         }
         _current = null;
         _currentLength = 0;
@@ -468,6 +456,7 @@ public sealed unsafe class BlockScan : IDisposable
         public bool Cached;
         public nint Buffer;
         public BlockLease Lease;
+        public bool Leased;
         public ExceptionDispatchInfo? Error;
 
         public readonly void Dispose() => Lease.Dispose();

@@ -4,12 +4,12 @@ namespace Wendelin.Arrays.BigFile;
 /// An optional extension of <see cref="IBlockFile"/> for the read paths that bypass the page cache
 /// (<see cref="FileHandle.Scan"/>, <see cref="FileHandle.Read"/>; spec/bigfile.md BF-52): a block file that can
 /// read part of a block without loading the whole of it, and hand over a block's stored bytes without copying
-/// them into a buffer of the handle. Both are called without any paging lock, possibly from a background
+/// them into a buffer of the handle where it holds them in memory. Both are called without any paging lock, possibly from a background
 /// thread (unless the handle was opened with <c>LoadInBackground = false</c>), like
 /// <see cref="IBlockFile.LoadBlock"/>, and must return the same bytes <see cref="IBlockFile.LoadBlock"/> would.
 /// </summary>
 /// <remarks>
-/// A ZODB block file implements <see cref="Lease"/> over the loaded block object: a ZBlk0 record's payload is
+/// A ZODB block file implements <see cref="TryLease"/> over the loaded block record: a ZBlk0 record's payload is
 /// a slice of the record's bytes, shorter than the block when trailing zeros were stripped; the lease hands
 /// that slice over as <see cref="BlockLease.Data"/> and the stripped tail is implied.
 /// </remarks>
@@ -23,12 +23,14 @@ public interface IBlockSource : IBlockFile
     void ReadAt(long block, int offset, Span<byte> destination);
 
     /// <summary>
-    /// The stored bytes of block <paramref name="block"/> without copying them: <see cref="BlockLease.Data"/>
-    /// holds the block's first <c>Data.Length</c> bytes (at most <see cref="IBlockFile.BlockSize"/>), every byte
-    /// after them is zero (a hole is empty data). The memory stays valid and unchanged until the lease is
-    /// disposed, whatever is stored meanwhile.
+    /// The stored bytes of block <paramref name="block"/> without copying them, when the file holds them in memory
+    /// it can hand over: <see cref="BlockLease.Data"/> holds the block's first <c>Data.Length</c> bytes (at most
+    /// <see cref="IBlockFile.BlockSize"/>), every byte after them is zero (a hole is empty data). The memory stays
+    /// valid and unchanged until the lease is disposed, whatever is stored meanwhile. False when the file has
+    /// nothing better than <see cref="IBlockFile.LoadBlock"/> for this block: the caller then loads it into a
+    /// buffer of its own.
     /// </summary>
-    BlockLease Lease(long block);
+    bool TryLease(long block, out BlockLease lease);
 }
 
 /// <summary>

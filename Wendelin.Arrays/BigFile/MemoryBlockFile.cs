@@ -74,17 +74,19 @@ public sealed class MemoryBlockFile : IBlockSource, IWholeBlockLoader
     }
 
     /// <inheritdoc/>
-    public BlockLease Lease(long block)
+    public bool TryLease(long block, out BlockLease lease)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(block);
         lock (_lock)
         {
             if (!_blocks.TryGetValue(block, out byte[]? data))
             {
-                return default;
+                lease = default; // a hole
+                return true;
             }
             _leased[data] = _leased.GetValueOrDefault(data) + 1;
-            return new BlockLease(data, new LeaseRelease(this, data));
+            lease = new BlockLease(data, new LeaseRelease(this, data));
+            return true;
         }
     }
 

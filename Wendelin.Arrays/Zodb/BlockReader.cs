@@ -1,3 +1,4 @@
+using Wendelin.Arrays.BigFile;
 using System.Buffers;
 using Wendelin.Storage;
 using Wendelin.Storage.Fs;
@@ -74,6 +75,53 @@ internal static class BlockReader
                 ArrayPool<byte>.Shared.Return(pooled);
             }
         }
+    }
+
+    /// <summary>
+    /// A ZBlk0 block without copying (BF-52, ZB-48): its record read into a pooled buffer and the payload handed
+    /// over as a slice of it (trailing zeros implied); null for any other block (ZBlk1, other encodings), which
+    /// the caller loads with <see cref="Read(IStorage, long, Oid, Tid, Span{byte}, LoadedBlock?)"/>.
+    /// </summary>
+    public static (BlockLease Lease, LoadedBlock Info)? TryLease(IStorage storage, long block, Oid oid, Tid before, int blockSize)
+    {
+        byte[]? pooled = null;
+        LoadBeforeResult raw;
+        try
+        {
+            raw = LoadRaw(storage, block, oid, before, b => pooled = b);
+        }
+        catch
+        {
+            Return(pooled);
+            throw;
+        }
+        if (!ZBlkRecord.TryPayload(raw.Data, "ZBlk0", out ReadOnlyMemory<byte> fast))
+        {
+            Return(pooled);
+            return null;
+        }
+        if (fast.Length > blockSize)
+        {
+            Return(pooled);
+            throw new CorruptBlockException(block, oid, "wendelin.bigfile.file_zodb.ZBlk0", $"its payload of {fast.Length} bytes is longer than the block ({blockSize} bytes) (ZB-3)");
+        }
+        return (new BlockLease(fast, pooled is null ? null : new Pooled(pooled)), new LoadedBlock(oid, raw.Serial, false, true, [], before));
+    }
+
+    private static void Return(byte[]? pooled)
+    {
+        if (pooled is not null)
+        {
+            ArrayPool<byte>.Shared.Return(pooled);
+        }
+    }
+
+    /// <summary>Returns a record buffer to the pool when its lease ends.</summary>
+    private sealed class Pooled(byte[] buffer) : IDisposable
+    {
+        private byte[]? _buffer = buffer;
+
+        public void Dispose() => Return(Interlocked.Exchange(ref _buffer, null));
     }
 
     private static LoadedBlock Read(IStorage storage, long block, Oid oid, Tid before, Span<byte> buffer, Action<byte[]> rented, LoadedBlock? known)

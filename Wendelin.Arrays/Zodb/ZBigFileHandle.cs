@@ -1,3 +1,4 @@
+using System.Buffers;
 using Wendelin.Arrays.BigFile;
 using Wendelin.Storage;
 using Wendelin.Storage.Persistence;
@@ -10,9 +11,10 @@ namespace Wendelin.Arrays.Zodb;
 /// transaction (sorting before the connection) to write the dirty blocks as ZBlk objects, and a follower of the
 /// connection that drops aborted changes and invalidates exactly the blocks other transactions changed.
 /// Block loads read the storage directly as of the connection's snapshot (never through the connection's object
-/// cache), so they may run on any thread; everything else runs on the connection's thread.
+/// cache), so they may run on any thread; everything else runs on the connection's thread. As an
+/// <see cref="IBlockSource"/> it hands ZBlk0 payloads to scans without copying them (ZB-48).
 /// </summary>
-internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IWholeBlockLoader, IDataManager, ISynchronizer, ISavepointListener
+internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource, IWholeBlockLoader, IDataManager, ISynchronizer, ISavepointListener
 {
     private readonly ZBigFile _file;
     private readonly Connection _conn;
@@ -237,5 +239,54 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IWholeBlockL
         }
         LoadedBlock info = BlockReader.Read(_storage, block, oid, s.Before, buffer, LoadedInfo(block));
         Remember(block, info);
+    }
+
+    /// <summary>
+    /// A ZBlk0 block without copying (ZB-48, spec/bigfile.md BF-52): its record's payload slice, trailing zeros
+    /// stripped by the writer implied; a hole is empty. Read as of the current snapshot and recorded like a load
+    /// (ZB-42). Other blocks are declined: the caller loads them (<see cref="LoadBlock"/>).
+    /// </summary>
+    public bool TryLease(long block, out BlockLease lease)
+    {
+        BlockTableSnapshot s = _snapshot;
+        if (!s.Blocks.TryGetValue(block, out Oid oid))
+        {
+            lease = default; // a hole (ZB-6)
+            return true;
+        }
+        if (BlockReader.TryLease(_storage, block, oid, s.Before, BlockSize) is not { } found)
+        {
+            lease = default;
+            return false;
+        }
+        Remember(block, found.Info);
+        lease = found.Lease;
+        return true;
+    }
+
+    /// <summary>Part of a block (a direct read, BF-54): copied out of the block's lease, or of a load of it.</summary>
+    public void ReadAt(long block, int offset, Span<byte> destination)
+    {
+        if (TryLease(block, out BlockLease lease))
+        {
+            using (lease)
+            {
+                ReadOnlySpan<byte> data = lease.Data.Span;
+                int n = Math.Clamp(data.Length - offset, 0, destination.Length);
+                data.Slice(Math.Min(offset, data.Length), n).CopyTo(destination);
+                destination[n..].Clear();
+            }
+            return;
+        }
+        byte[] whole = ArrayPool<byte>.Shared.Rent(BlockSize);
+        try
+        {
+            LoadBlock(block, whole.AsSpan(0, BlockSize));
+            whole.AsSpan(offset, destination.Length).CopyTo(destination);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(whole);
+        }
     }
 }

@@ -61,8 +61,9 @@ internal sealed class Harness
     }
 
     /// <summary>
-    /// Times several actions in turns (A B C, A B C, …; <paramref name="setup"/> before each), so that drift of
-    /// the shared machine hits them alike: same-run ratios of interleaved samples are steadier than of blocks.
+    /// Times several actions in turns, rotating (A B C, B C A, C A B, …; <paramref name="setup"/> before each), so
+    /// that drift of the shared machine and the effects of one run on the next hit them alike: same-run ratios of
+    /// interleaved samples are steadier than of blocks.
     /// </summary>
     public Samples[] MeasureInterleaved(IReadOnlyList<(string Name, Action Action)> actions, Action? setup = null)
     {
@@ -73,8 +74,9 @@ internal sealed class Harness
         }
         for (int i = 0; i < _runs; i++)
         {
-            for (int a = 0; a < actions.Count; a++)
+            for (int k = 0; k < actions.Count; k++)
             {
+                int a = (i + k) % actions.Count; // each round starts with the next action: no action always runs first
                 setup?.Invoke();
                 long start = Stopwatch.GetTimestamp();
                 actions[a].Action();

@@ -268,15 +268,18 @@ public sealed class FileHandleScanTests(ITestOutputHelper output)
         new Random(5).NextBytes(bytes);
         File.WriteAllBytes(path, bytes);
         using var file = new OsBlockFile(path, Bs, writable: false);
-        using (BlockLease whole = file.Lease(1))
+        Assert.True(file.TryLease(1, out BlockLease whole)); // just written: in the OS page cache, mapped
+        using (whole)
         {
             Assert.Equal(bytes.AsSpan(Bs, Bs).ToArray(), whole.Data.ToArray());
         }
-        using (BlockLease tail = file.Lease(3))
+        Assert.True(file.TryLease(3, out BlockLease tail));
+        using (tail)
         {
             Assert.Equal(bytes.AsSpan(3 * Bs).ToArray(), tail.Data.ToArray()); // 100 bytes; the rest of the block is zeros
         }
-        using (BlockLease past = file.Lease(9))
+        Assert.True(file.TryLease(9, out BlockLease past));
+        using (past)
         {
             Assert.True(past.Data.IsEmpty);
         }
@@ -291,11 +294,48 @@ public sealed class FileHandleScanTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Os_block_file_leases_share_one_mapping_per_window_and_unmap_it_after_the_last_lease()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        using var dir = new TempDirectory("bigfile-os-window");
+        string path = dir.File("w.bin");
+        int blocksPerWindow = (int)(OsBlockFile.WindowBytes / Bs);
+        var bytes = new byte[(blocksPerWindow + 3) * Bs];
+        new Random(9).NextBytes(bytes);
+        File.WriteAllBytes(path, bytes); // just written: in the OS page cache, so leases map
+        int Mappings() => File.ReadAllLines("/proc/self/maps").Count(l => l.EndsWith(path, StringComparison.Ordinal));
+        var file = new OsBlockFile(path, Bs, writable: false);
+        var leases = new List<BlockLease>();
+        for (int b = 0; b < 4; b++)
+        {
+            Assert.True(file.TryLease(b, out BlockLease l));
+            leases.Add(l);
+            Assert.Equal(bytes.AsSpan(b * Bs, Bs).ToArray(), leases[^1].Data.ToArray());
+        }
+        Assert.Equal(1, Mappings()); // four blocks, one window
+        Assert.True(file.TryLease(blocksPerWindow + 1, out BlockLease far)); // the next window: the first stays while leased
+        Assert.Equal(bytes.AsSpan((blocksPerWindow + 1) * Bs, Bs).ToArray(), far.Data.ToArray());
+        Assert.Equal(2, Mappings());
+        foreach (BlockLease l in leases)
+        {
+            l.Dispose();
+        }
+        Assert.Equal(1, Mappings()); // the first window is gone with its last lease
+        file.Dispose();
+        Assert.Equal(1, Mappings()); // still leased
+        far.Dispose();
+        Assert.Equal(0, Mappings());
+    }
+
+    [Fact]
     public void Memory_block_file_leases_do_not_see_later_writes()
     {
         var file = new MemoryBlockFile(Bs);
         file.Write(10, [1, 2, 3]);
-        BlockLease lease = file.Lease(0);
+        Assert.True(file.TryLease(0, out BlockLease lease));
         file.Write(10, [7, 7, 7]);
         file.StoreBlock(0, Filled(Bs, 9));
         file.Truncate(5);
@@ -304,7 +344,7 @@ public sealed class FileHandleScanTests(ITestOutputHelper output)
         var now = new byte[4];
         file.ReadAt(0, 3, now);
         Assert.Equal([9, 9, 0, 0], now);
-        Assert.True(file.Lease(1).Data.IsEmpty); // a hole
+        Assert.True(file.TryLease(1, out BlockLease hole) && hole.Data.IsEmpty); // a hole
     }
 
     /// <summary>A broken block source: hands over one byte more than a block.</summary>
@@ -320,6 +360,10 @@ public sealed class FileHandleScanTests(ITestOutputHelper output)
 
         public void ReadAt(long block, int offset, Span<byte> destination) => destination.Clear();
 
-        public BlockLease Lease(long block) => new(new byte[bs + 1]);
+        public bool TryLease(long block, out BlockLease lease)
+        {
+            lease = new(new byte[bs + 1]);
+            return true;
+        }
     }
 }

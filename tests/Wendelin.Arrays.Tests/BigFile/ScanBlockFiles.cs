@@ -5,8 +5,8 @@ namespace Wendelin.Arrays.Tests.BigFile;
 /// <summary>
 /// An <see cref="IBlockSource"/> over <see cref="MemoryBlockFile"/> that leases blocks the way a ZBlk0 record
 /// hands its payload over: trailing zeros stripped (so a lease is usually shorter than the block and its length
-/// no multiple of anything), as a slice of a larger buffer whose bytes after the slice are garbage. Counts the
-/// leases outstanding (for memory bounds).
+/// no multiple of anything), as a slice of a larger buffer whose bytes after the slice are garbage; declines
+/// some blocks, as a ZODB file declines ZBlk1 blocks. Counts the leases outstanding (for memory bounds).
 /// </summary>
 internal sealed class StrippedBlockFile(int blockSize) : IBlockSource
 {
@@ -30,8 +30,16 @@ internal sealed class StrippedBlockFile(int blockSize) : IBlockSource
 
     public void ReadAt(long block, int offset, Span<byte> destination) => Inner.ReadAt(block, offset, destination);
 
-    public BlockLease Lease(long block)
+    /// <summary>Blocks whose number is a multiple of this are declined (the caller loads them), as a ZODB file declines ZBlk1 blocks; 0: none.</summary>
+    public int DeclineEvery { get; set; } = 5;
+
+    public bool TryLease(long block, out BlockLease lease)
     {
+        if (DeclineEvery > 0 && block % DeclineEvery == DeclineEvery - 1)
+        {
+            lease = default;
+            return false;
+        }
         var whole = new byte[blockSize];
         Inner.LoadBlock(block, whole);
         int n = whole.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
@@ -44,7 +52,8 @@ internal sealed class StrippedBlockFile(int blockSize) : IBlockSource
         while (now > (max = Volatile.Read(ref _maxOutstanding)) && Interlocked.CompareExchange(ref _maxOutstanding, now, max) != max)
         {
         }
-        return new BlockLease(record.AsMemory(0, n), new Release(this));
+        lease = new BlockLease(record.AsMemory(0, n), new Release(this));
+        return true;
     }
 
     private sealed class Release(StrippedBlockFile file) : IDisposable
