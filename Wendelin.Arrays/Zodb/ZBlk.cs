@@ -160,6 +160,9 @@ internal sealed class ZData : Persistent
     /// <summary>The store this object was part of ended: it no longer reads the handle's pages.</summary>
     internal void DropSource() => _source = null;
 
+    /// <summary>Where the bytes of the store in progress come from: block and offset in it (valid until <see cref="DropSource"/>).</summary>
+    internal (long Block, int Offset)? Source => _source is null ? null : (_sourceBlock, _sourceOffset);
+
     protected override object? GetState() =>
         new PickleBytes(_source is null ? _data : _source.ReadStripped(_sourceBlock, _sourceOffset, _sourceLength));
 

@@ -258,7 +258,7 @@ public sealed class StreamingReadTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Random_item_writes_do_not_map_and_a_second_write_in_a_block_maps_it_once()
+    public void Random_item_writes_do_not_map_and_a_run_of_writes_in_a_block_maps_it_once()
     {
         using var scratch = new TempDirectory("arrays-item-writes");
         var file = new MemoryBlockFile(Bs);
@@ -282,13 +282,23 @@ public sealed class StreamingReadTests(ITestOutputHelper output)
         FileHandleStatistics st = h.GetStatistics();
         Assert.Equal(0, st.Views);
         Assert.True(st.Spills > 0, "more dirty blocks than the budget: they spill");
-        // a run of writes in one block: the second maps it, the rest write through the mapping
-        for (long i = 0; i < Bs / 8; i++)
+        // a run of writes in one block: the first ones write directly, then the block is mapped once
+        a.SetItem(values[Bs / 8 * 5], Bs / 8 * 5); // (the run starts after a write elsewhere)
+        for (long i = 0; i < BigArray.MapAfterWrites - 1; i++)
+        {
+            a.SetItem(-i, i);
+            values[i] = -i;
+        }
+        Assert.Equal(0, h.GetStatistics().Views);
+        for (long i = BigArray.MapAfterWrites - 1; i < Bs / 8; i++)
         {
             a.SetItem(-i, i);
             values[i] = -i;
         }
         Assert.Equal(1, h.GetStatistics().Views);
+        a.SetItem(7L, Bs / 8 * 9); // another block: written directly, the mapping released
+        values[Bs / 8 * 9] = 7;
+        Assert.Equal(0, h.GetStatistics().Views);
         a.ReleaseItemCache();
         long[] dirty = h.DirtyBlocks();
         var expectDirty = new List<long>();
