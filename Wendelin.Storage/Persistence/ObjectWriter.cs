@@ -54,6 +54,7 @@ internal sealed class ObjectWriter
     public void Serialize(Persistent obj, System.Buffers.IBufferWriter<byte> output)
     {
         (PickleValue classMetadata, PickleValue pickledState) = ToRecord(obj);
+        _ = output.GetSpan(PickleWriter.SizeHint(pickledState) + 256); // room for a block payload at once, not by doubling
         ZodbPickle.WriteRecord(output, classMetadata, pickledState);
     }
 
