@@ -1,115 +1,51 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Wendelin.Arrays;
 using Wendelin.Arrays.Zodb;
-using Wendelin.Storage.Persistence;
-using Wendelin.Storage.Pickle;
 
 namespace Wendelin.Tools;
 
 /// <summary>
-/// <c>wendelin array list|info|export|import</c>: the ZBigArrays of a database (spec/zbigfile.md §6). Arrays are
-/// named by their path from the root (<see cref="ArrayPaths"/>); <c>--at TID</c> reads a past state.
+/// <c>wendelin array list|info|export|import</c>: the ZBigArrays of a database (spec/zbigfile.md §6), one file per
+/// subcommand; this file holds the group and what list and info share. Arrays are named by their path from the root
+/// (<see cref="ArrayPaths"/>); <c>--at TID</c> reads a past state.
 /// </summary>
 internal static class ArrayCommand
 {
     public static Command Create()
     {
-        var command = new Command("array", "List, inspect, export and import the ZBigArrays of a database (.npy files).");
-        command.Add(CreateList());
-        command.Add(CreateInfo());
+        var command = new Command("array", "List, inspect, export and import the ZBigArrays of a database (NumPy .npy files).");
+        command.Add(ArrayListCommand.Create());
+        command.Add(ArrayInfoCommand.Create());
         command.Add(ArrayExportCommand.Create());
         command.Add(ArrayImportCommand.Create());
         return command;
     }
 
-    private static Command CreateList()
+    /// <summary><c>--block-format zblk0|zblk1|auto</c>: the block format written by import and the demo (ZB rules in spec/zbigfile.md).</summary>
+    internal static Option<string?> BlockFormatOption()
     {
-        var file = new Argument<string>("FILE") { Description = "the FileStorage data file" };
-        var at = new Option<string?>("--at") { Description = "read the database as of this transaction id (16 hex digits)" };
-        var json = new Option<bool>("--json") { Description = "write JSON" };
-        var command = new Command("list", "List every ZBigArray reachable from the root: path, oid, shape, dtype, order, block formats, bytes.")
+        var format = new Option<string?>("--block-format")
         {
-            file,
-            at,
-            json,
+            Description = "Block format to write: zblk0 (a block per object), zblk1 (4 KiB chunks) or auto [default: $WENDELIN_CORE_ZBLK_FMT, else zblk0]",
         };
-        command.Aliases.Add("ls");
-        command.SetAction(parse =>
-        {
-            TextWriter output = parse.InvocationConfiguration.Output;
-            return ToolSupport.Run("array list", parse, () =>
-            {
-                using DatabaseAccess access = DatabaseAccess.OpenReadOnly(parse.GetRequiredValue(file), parse.GetValue(at));
-                List<(string Path, ZBigArray Array)> arrays = ArrayPaths.FindAll(access.Connection);
-                if (parse.GetValue(json))
-                {
-                    var list = new JsonArray();
-                    foreach ((string path, ZBigArray a) in arrays)
-                    {
-                        list.Add(Describe(path, a, access.Db.Types, hash: false));
-                    }
-                    output.WriteLine(PythonJson.Serialize(list, indent: 1));
-                    return 0;
-                }
-                if (arrays.Count == 0)
-                {
-                    output.WriteLine("no ZBigArray is reachable from the root");
-                    return 0;
-                }
-                output.WriteLine($"{"PATH",-24} {"OID",-18} {"SHAPE",-20} {"DTYPE",-6} {"ORDER",-5} {"BLOCKS",-28} {"BYTES",10}");
-                foreach ((string path, ZBigArray a) in arrays)
-                {
-                    BlockCounts c = Count(a);
-                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{path,-24} {a.PersistentOid,-18} {"(" + string.Join(", ", a.Shape.ToArray()) + ")",-20} {a.DType.Str,-6} {a.Order,-5} {c.Summary,-28} {Units.Bytes(a.NBytes),10}"));
-                }
-                return 0;
-            });
-        });
-        return command;
+        format.AcceptOnlyFromAmong("zblk0", "zblk1", "auto");
+        return format;
     }
 
-    private static Command CreateInfo()
+    /// <summary>The value of <see cref="BlockFormatOption"/>; null: the array's default.</summary>
+    internal static ZBlkFormat? BlockFormat(string? text) => text switch
     {
-        var file = new Argument<string>("FILE") { Description = "the FileStorage data file" };
-        var path = new Argument<string>("ARRAYPATH") { Description = "the array's path from the root, e.g. A or data/signal" };
-        var at = new Option<string?>("--at") { Description = "read the database as of this transaction id (16 hex digits)" };
-        var json = new Option<bool>("--json") { Description = "write JSON" };
-        var command = new Command("info", "Describe one array: shape, dtype, order, block size and formats, sha256 of its bytes in C order.")
-        {
-            file,
-            path,
-            at,
-            json,
-        };
-        command.SetAction(parse =>
-        {
-            TextWriter output = parse.InvocationConfiguration.Output;
-            return ToolSupport.Run("array info", parse, () =>
-            {
-                using DatabaseAccess access = DatabaseAccess.OpenReadOnly(parse.GetRequiredValue(file), parse.GetValue(at));
-                string p = parse.GetRequiredValue(path);
-                ZBigArray a = ArrayPaths.Resolve(access.Connection, p);
-                JsonObject info = Describe(p, a, access.Db.Types, hash: true);
-                if (parse.GetValue(json))
-                {
-                    output.WriteLine(PythonJson.Serialize(info, indent: 1));
-                    return 0;
-                }
-                foreach ((string key, JsonNode? value) in info)
-                {
-                    output.WriteLine($"{key + ":",-16} {(value is JsonValue v ? v.ToString() : value?.ToJsonString())}");
-                }
-                return 0;
-            });
-        });
-        return command;
-    }
+        "zblk0" => ZBlkFormat.ZBlk0,
+        "zblk1" => ZBlkFormat.ZBlk1,
+        "auto" => ZBlkFormat.Auto,
+        _ => null,
+    };
 
     /// <summary>What <c>list --json</c> and <c>info --json</c> print about one array.</summary>
-    internal static JsonObject Describe(string path, ZBigArray a, TypeRegistry types, bool hash)
+    internal static JsonObject Describe(string path, ZBigArray a, bool hash, CancellationToken cancel)
     {
         BlockCounts c = Count(a);
         var shape = new JsonArray();
@@ -138,7 +74,13 @@ internal static class ArrayCommand
         };
         if (hash)
         {
-            o["sha256_c_order"] = ArrayBytes.Sha256(a.AsBigArray(), ArrayOrder.C);
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            ArrayBytes.Read(a.AsBigArray(), ArrayOrder.C, piece =>
+            {
+                cancel.ThrowIfCancellationRequested();
+                sha.AppendData(piece);
+            });
+            o["sha256_c_order"] = Convert.ToHexStringLower(sha.GetHashAndReset());
         }
         return o;
     }

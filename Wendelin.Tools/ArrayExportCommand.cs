@@ -6,20 +6,25 @@ namespace Wendelin.Tools;
 
 /// <summary>
 /// <c>wendelin array export FILE ARRAYPATH OUT [--format npy|raw] [--at TID]</c>: writes an array as a NumPy .npy
-/// file (or its raw bytes), streaming within the array's RAM budget; items in the array's own order
-/// (<c>fortran_order</c> tells which).
+/// file (or its raw bytes), streaming within the array's RAM budget, items in the array's own order
+/// (<c>fortran_order</c> tells which; spec/zbigfile.md §6). The bytes go to <c>OUT.part</c>, renamed to OUT when
+/// complete, so a failed or cancelled export leaves no partial OUT and an existing OUT untouched.
 /// </summary>
 internal static class ArrayExportCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string>("FILE") { Description = "the FileStorage data file" };
-        var path = new Argument<string>("ARRAYPATH") { Description = "the array's path from the root, e.g. A or data/signal" };
-        var outPath = new Argument<string>("OUT") { Description = "the file to write" };
-        var format = new Option<string>("--format") { Description = "npy (default) or raw (the items' bytes only, in the array's order)", DefaultValueFactory = _ => "npy" };
+        Argument<string> file = ToolSupport.FileArgument();
+        Argument<string> path = ToolSupport.ArrayPathArgument();
+        var outPath = new Argument<string>("OUT") { Description = "The file to write (replaced when complete if it exists)" };
+        var format = new Option<string>("--format")
+        {
+            Description = "What to write: npy, a NumPy .npy file (format 1.0, 2.0 or 3.0), or raw, the items' bytes only, in the array's order",
+            DefaultValueFactory = _ => "npy",
+        };
         format.AcceptOnlyFromAmong("npy", "raw");
-        var at = new Option<string?>("--at") { Description = "export the array as of this transaction id (16 hex digits)" };
-        var command = new Command("export", "Write an array to a .npy file (NumPy format 1.0-3.0) or to raw bytes.")
+        Option<string?> at = ToolSupport.AtOption();
+        var command = new Command("export", "Write an array to a NumPy .npy file or to raw bytes, streaming, with a progress bar.")
         {
             file,
             path,
@@ -27,50 +32,48 @@ internal static class ArrayExportCommand
             format,
             at,
         };
-        command.SetAction((parse, cancel) =>
+        ToolSupport.SetAction(command, (parse, cancel) =>
         {
-            TextWriter output = parse.InvocationConfiguration.Output;
-            int code = ToolSupport.Run("array export", parse, () =>
+            string target = parse.GetRequiredValue(outPath);
+            ToolSupport.CheckOutputFile(target);
+            using ToolDatabase db = ToolSupport.OpenDatabase(parse, parse.GetRequiredValue(file), parse.GetValue(at));
+            string p = parse.GetRequiredValue(path);
+            ZBigArray a = ArrayPaths.Resolve(db.Connection, p);
+            bool npy = parse.GetValue(format) != "raw";
+            var clock = Stopwatch.StartNew();
+            string part = target + ".part";
+            try
             {
-                using DatabaseAccess access = DatabaseAccess.OpenReadOnly(parse.GetRequiredValue(file), parse.GetValue(at));
-                string p = parse.GetRequiredValue(path);
-                ZBigArray a = ArrayPaths.Resolve(access.Connection, p);
-                string target = parse.GetRequiredValue(outPath);
-                if (Directory.Exists(target))
+                using (var stream = new FileStream(part, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
                 {
-                    throw new ToolException($"{target}: is a directory");
-                }
-                bool npy = parse.GetValue(format) != "raw";
-                var clock = Stopwatch.StartNew();
-                try
-                {
-                    using var stream = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
                     if (npy)
                     {
                         stream.Write(NpyHeader.Encode(a.DType, a.Shape, a.Order));
                     }
-                    ByteProgress.Run(output, $"export {p}", a.NBytes, report =>
+                    ToolProgress.Run(parse, "export", progress =>
                     {
                         long done = 0;
+                        progress.ReportBytes(p, 0, a.NBytes);
                         ArrayBytes.Read(a.AsBigArray(), a.Order, piece =>
                         {
                             cancel.ThrowIfCancellationRequested();
                             stream.Write(piece);
                             done += piece.Length;
-                            report(done);
+                            progress.ReportBytes(p, done, a.NBytes);
                         });
                     });
                 }
-                catch
-                {
-                    File.Delete(target);
-                    throw;
-                }
-                output.WriteLine($"exported {p}: shape ({string.Join(", ", a.Shape.ToArray())}) {a.DType.Str} {a.Order} order, {Units.Bytes(a.NBytes)} in {clock.Elapsed.TotalSeconds:F1} s ({Units.Rate(a.NBytes, clock.Elapsed)}) to {target}");
-                return 0;
-            });
-            return Task.FromResult(code);
-        });
+                File.Move(part, target, overwrite: true);
+            }
+            catch
+            {
+                File.Delete(part);
+                throw;
+            }
+            parse.InvocationConfiguration.Output.WriteLine(
+                $"exported {p}: shape ({string.Join(", ", a.Shape.ToArray())}) {a.DType.Str} {a.Order} order, {Units.Bytes(a.NBytes)} in {Units.Seconds(clock.Elapsed)} ({Units.Rate(a.NBytes, clock.Elapsed)}) to {target}");
+            return ToolSupport.CleanExit;
+        }, cancelled: "nothing was written (the partial file was removed)");
         return command;
     }
 }

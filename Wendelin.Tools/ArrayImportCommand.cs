@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Wendelin.Arrays;
 using Wendelin.Arrays.Zodb;
+using Wendelin.Storage.Persistence;
 
 namespace Wendelin.Tools;
 
@@ -15,15 +16,18 @@ internal static class ArrayImportCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string>("FILE") { Description = "the FileStorage data file (created when missing)" };
-        var path = new Argument<string>("ARRAYPATH") { Description = "the array's path from the root, e.g. A or data/signal" };
-        var input = new Argument<string>("IN") { Description = "the .npy file to read" };
-        var format = new Option<string?>("--format") { Description = "block format to write: zblk0, zblk1 or auto (default: WENDELIN_CORE_ZBLK_FMT, else zblk0)" };
-        format.AcceptOnlyFromAmong("zblk0", "zblk1", "auto");
-        var mode = new Option<string>("--mode") { Description = "create (default; fails if the path exists), replace, or append", DefaultValueFactory = _ => "create" };
+        Argument<string> file = ToolSupport.FileArgument(created: true);
+        Argument<string> path = ToolSupport.ArrayPathArgument();
+        var input = new Argument<string>("IN") { Description = "The .npy file to read (NumPy format 1.0, 2.0 or 3.0; C or Fortran order)" };
+        Option<string?> format = ArrayCommand.BlockFormatOption();
+        var mode = new Option<string>("--mode")
+        {
+            Description = "What to do: create a new array (refused if the path exists), replace the array at the path, or append to it along its append axis",
+            DefaultValueFactory = _ => "create",
+        };
         mode.AcceptOnlyFromAmong("create", "replace", "append");
-        var commitEvery = new Option<string?>("--commit-every") { Description = "commit after every SIZE bytes (e.g. 256M); default: one transaction" };
-        var command = new Command("import", "Create, replace or append to an array from a .npy file.")
+        Option<long?> commitEvery = ToolSupport.SizeOption("--commit-every", "Commit after every SIZE bytes, to bound a huge import's dirty data [default: one transaction]");
+        var command = new Command("import", "Create, replace or append to an array from a NumPy .npy file, with a progress bar (the database is created when missing).")
         {
             file,
             path,
@@ -32,45 +36,29 @@ internal static class ArrayImportCommand
             mode,
             commitEvery,
         };
-        command.SetAction((parse, cancel) =>
-        {
-            TextWriter output = parse.InvocationConfiguration.Output;
-            int code = ToolSupport.Run("array import", parse, () =>
-                Import(parse.GetRequiredValue(file), parse.GetRequiredValue(path), parse.GetRequiredValue(input), parse.GetValue(format),
-                    parse.GetValue(mode)!, parse.GetValue(commitEvery), output, cancel));
-            return Task.FromResult(code);
-        });
+        ToolSupport.SetAction(command, (parse, cancel) =>
+            Import(parse, parse.GetRequiredValue(file), parse.GetRequiredValue(path), parse.GetRequiredValue(input), parse.GetValue(format),
+                parse.GetValue(mode)!, parse.GetValue(commitEvery) ?? 0, cancel),
+            cancelled: "the transaction in progress was aborted; what --commit-every committed before stays");
         return command;
     }
 
-    private static int Import(string dbPath, string arrayPath, string npyPath, string? format, string mode, string? commitEvery, TextWriter output, CancellationToken cancel)
+    private static int Import(ParseResult parse, string dbPath, string arrayPath, string npyPath, string? format, string mode, long every, CancellationToken cancel)
     {
-        if (Directory.Exists(npyPath))
-        {
-            throw new ToolException($"{npyPath}: is a directory");
-        }
-        if (!File.Exists(npyPath))
-        {
-            throw new ToolException($"{npyPath}: no such file");
-        }
-        long every = commitEvery is null ? 0 : Units.ParseSize(commitEvery, "--commit-every");
+        TextWriter output = parse.InvocationConfiguration.Output;
+        ToolSupport.CheckInputFile(npyPath, "a .npy file");
         using var npy = new FileStream(npyPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         NpyHeader header = NpyHeader.Read(npy, npyPath);
         long available = npy.Length - header.DataOffset;
         if (available < header.DataBytes)
         {
-            throw new ToolException($"{npyPath}: truncated: the header announces {header.DataBytes} bytes of data, the file holds {available}");
+            throw new ToolException($"{npyPath}: is truncated: the header announces {header.DataBytes} bytes of data, the file holds {available}",
+                "write it again with numpy.save");
         }
-        ZBlkFormat? fmt = format switch
-        {
-            "zblk0" => ZBlkFormat.ZBlk0,
-            "zblk1" => ZBlkFormat.ZBlk1,
-            "auto" => ZBlkFormat.Auto,
-            _ => null,
-        };
+        ZBlkFormat? fmt = ArrayCommand.BlockFormat(format);
         ArrayOrder order = header.FortranOrder ? ArrayOrder.F : ArrayOrder.C;
-        using DatabaseAccess access = DatabaseAccess.OpenWritable(dbPath, create: true);
-        var conn = access.Connection;
+        using ToolDatabase db = ToolSupport.OpenDatabaseForWriting(parse, dbPath, create: mode != "append");
+        Connection conn = db.Connection;
         object? existing = ArrayPaths.Lookup(conn, arrayPath, out _);
         ZBigArray array;
         int axis = 0;
@@ -78,17 +66,17 @@ internal static class ArrayImportCommand
         switch (mode)
         {
             case "append":
-                array = existing as ZBigArray ?? throw new ToolException(existing is null
-                    ? $"no array at '{arrayPath}' to append to (use --mode create)"
-                    : $"'{arrayPath}' is not a ZBigArray");
+                array = existing as ZBigArray ?? throw (existing is null
+                    ? new ToolException($"no array at '{arrayPath}' to append to", "use --mode create to make it")
+                    : new ToolException($"'{arrayPath}' is not a ZBigArray", "`wendelin array list FILE` lists the arrays"));
                 if (array.DType != header.DType)
                 {
-                    throw new ToolException($"cannot append {header.DType.Str} items to '{arrayPath}' of dtype {array.DType.Str}");
+                    throw new ToolException($"cannot append {header.DType.Str} items to '{arrayPath}' of dtype {array.DType.Str}", "the .npy file must have the array's dtype");
                 }
                 axis = array.Order == ArrayOrder.C ? 0 : array.NDim - 1;
                 if (header.Shape.Length != array.NDim || Enumerable.Range(0, array.NDim).Any(k => k != axis && header.Shape[k] != array.Shape[k]))
                 {
-                    throw new ToolException($"cannot append shape ({string.Join(", ", header.Shape)}) to '{arrayPath}' of shape ({string.Join(", ", array.Shape.ToArray())}): every axis but {axis} must match");
+                    throw new ToolException($"cannot append shape ({string.Join(", ", header.Shape)}) to '{arrayPath}' of shape ({string.Join(", ", array.Shape.ToArray())}): every axis but {axis} must match", "the .npy file must have the array's shape along the other axes");
                 }
                 if (fmt is { } f)
                 {
@@ -102,7 +90,7 @@ internal static class ArrayImportCommand
             default:
                 if (existing is not null && mode == "create")
                 {
-                    throw new ToolException($"'{arrayPath}' exists already (use --mode replace or --mode append)");
+                    throw new ToolException($"'{arrayPath}' exists already", "use --mode replace or --mode append");
                 }
                 array = new ZBigArray(header.Shape, header.DType, order);
                 if (fmt is { } f2)
@@ -116,8 +104,9 @@ internal static class ArrayImportCommand
         var clock = Stopwatch.StartNew();
         long total = header.DataBytes, done = 0, sinceCommit = 0;
         int commits = 0;
-        ByteProgress.Run(output, $"import {arrayPath}", total, report =>
+        ToolProgress.Run(parse, "import", progress =>
         {
+            progress.ReportBytes(arrayPath, 0, total);
             ArrayBytes.Write(array.AsBigArray(), order, piece =>
             {
                 cancel.ThrowIfCancellationRequested();
@@ -130,16 +119,16 @@ internal static class ArrayImportCommand
                 npy.ReadExactly(piece);
                 done += piece.Length;
                 sinceCommit += piece.Length;
-                report(done);
+                progress.ReportBytes(arrayPath, done, total);
             }, axis, from, every > 0 ? (int)Math.Clamp(every, 1, ArrayBytes.PieceBytes) : ArrayBytes.PieceBytes);
         });
         Commit(conn, $"wendelin array import {arrayPath} from {Path.GetFileName(npyPath)}");
         commits++;
-        output.WriteLine($"imported {arrayPath} ({mode}): shape ({string.Join(", ", array.Shape.ToArray())}) {array.DType.Str} {array.Order} order, {Units.Bytes(total)} in {clock.Elapsed.TotalSeconds:F1} s ({Units.Rate(total, clock.Elapsed)}), {commits} commit(s), blocks {ArrayCommand.Count(array).Summary}");
+        output.WriteLine($"imported {arrayPath} ({mode}): shape ({string.Join(", ", array.Shape.ToArray())}) {array.DType.Str} {array.Order} order, {Units.Bytes(total)} in {Units.Seconds(clock.Elapsed)} ({Units.Rate(total, clock.Elapsed)}), {commits} commit(s), blocks {ArrayCommand.Count(array).Summary}");
         return 0;
     }
 
-    private static void Commit(Wendelin.Storage.Persistence.Connection conn, string note)
+    private static void Commit(Connection conn, string note)
     {
         conn.TransactionManager.Current.Note(note);
         conn.TransactionManager.Commit();

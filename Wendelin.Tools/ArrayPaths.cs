@@ -14,6 +14,8 @@ internal static class ArrayPaths
 {
     private const int MaxDepth = 32;
 
+    private const string ListHint = "`wendelin array list FILE` lists the arrays and their paths";
+
     /// <summary>Every ZBigArray reachable from the root, in the order the walk meets them (each once).</summary>
     public static List<(string Path, ZBigArray Array)> FindAll(Connection conn)
     {
@@ -111,8 +113,8 @@ internal static class ArrayPaths
         return v switch
         {
             ZBigArray a => a,
-            null when missing.Length > 0 => throw new ToolException($"no array at '{path}': '{missing}' does not exist"),
-            _ => throw new ToolException($"'{path}' is a {Describe(v)}, not a ZBigArray"),
+            null when missing.Length > 0 => throw new ToolException($"no array at '{path}': '{missing}' does not exist", ListHint),
+            _ => throw new ToolException($"'{path}' is a {Describe(v)}, not a ZBigArray", ListHint),
         };
     }
 
@@ -155,7 +157,7 @@ internal static class ArrayPaths
         object? parent = parts.Length == 1 ? conn.Root : Lookup(conn, parentPath, out string missing);
         if (parent is null)
         {
-            throw new ToolException($"cannot create '{path}': '{parentPath}' does not exist");
+            throw new ToolException($"cannot create '{path}': '{parentPath}' does not exist", "import into an existing PersistentMapping or OOBTree, or at the root (e.g. just A)");
         }
         switch (parent)
         {
@@ -166,7 +168,7 @@ internal static class ArrayPaths
                 t[parts[^1]] = value;
                 break;
             default:
-                throw new ToolException($"cannot create '{path}': '{parentPath}' is a {Describe(parent)}, not a PersistentMapping or OOBTree");
+                throw new ToolException($"cannot create '{path}': '{parentPath}' is a {Describe(parent)}, not a PersistentMapping or OOBTree", "import into a PersistentMapping or OOBTree, or at the root");
         }
     }
 
@@ -175,7 +177,7 @@ internal static class ArrayPaths
         string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length == 0)
         {
-            throw new ToolException("an array path names at least one key below the root, e.g. 'A' or 'data/signal'");
+            throw new ToolException($"'{path}' is not an array path", "an array path names at least one key below the root, e.g. A or data/signal");
         }
         return parts;
     }

@@ -21,42 +21,37 @@ internal static class DumpCommand
     public static Command Create()
     {
         Argument<string> file = ToolSupport.FileArgument();
-        Option<bool> json = ToolSupport.JsonOption();
-        json.Description = "write JSON in the layout of the fixtures' NAME.dump.json";
+        Option<bool> json = ToolSupport.JsonOption("Write JSON in the layout of the fixtures' NAME.dump.json (tests/fixtures/README.md)");
         var command = new Command("dump", "List every transaction and data record of a FileStorage data file (like ZODB's fsdump).")
         {
             file,
             json,
         };
-        command.SetAction(parse =>
+        ToolSupport.SetAction(command, (parse, cancel) =>
         {
+            string path = parse.GetRequiredValue(file);
+            using FileStorage fs = ToolSupport.OpenStorage(parse, path);
             TextWriter output = parse.InvocationConfiguration.Output;
-            return ToolSupport.Run("dump", parse, () =>
+            if (parse.GetValue(json))
             {
-                string path = parse.GetRequiredValue(file);
-                using FileStorage fs = ToolSupport.OpenForReading(path, parse.InvocationConfiguration.Error);
-                if (parse.GetValue(json))
-                {
-                    JsonObject root = BuildJson(fs, path);
-                    output.Write(PythonJson.Serialize(root, indent: 1));
-                    output.Write('\n');
-                }
-                else
-                {
-                    WriteText(fs, output);
-                }
-                return 0;
-            });
+                ToolSupport.WriteJson(output, BuildJson(fs, path, cancel));
+            }
+            else
+            {
+                WriteText(fs, output, cancel);
+            }
+            return ToolSupport.CleanExit;
         });
         return command;
     }
 
     /// <summary>The text listing, in the format of ZODB's <c>fsdump</c>.</summary>
-    internal static void WriteText(FileStorage fs, TextWriter output)
+    internal static void WriteText(FileStorage fs, TextWriter output, CancellationToken cancel)
     {
         int i = 0;
         foreach (TransactionRecord t in fs.Iterator())
         {
+            cancel.ThrowIfCancellationRequested();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Trans #{i:D5} tid={t.Tid} size={t.Length} time={t.Tid.ToTimeString()} offset={t.Position}"));
             output.WriteLine($"    status='{(char)t.Status}' user={Text.Repr(t.User.Span)} description={Text.Repr(t.Description.Span)}");
@@ -75,11 +70,12 @@ internal static class DumpCommand
     }
 
     /// <summary>The whole dump as the fixtures' JSON layout.</summary>
-    internal static JsonObject BuildJson(FileStorage fs, string path)
+    internal static JsonObject BuildJson(FileStorage fs, string path, CancellationToken cancel)
     {
         var transactions = new JsonArray();
         foreach (TransactionRecord t in fs.Iterator())
         {
+            cancel.ThrowIfCancellationRequested();
             var records = new JsonArray();
             foreach (DataRecord r in t.Records)
             {
@@ -105,7 +101,7 @@ internal static class DumpCommand
             ["transactions"] = transactions,
             ["last_tid"] = fs.LastTransaction.ToString(),
             ["object_count"] = fs.ObjectCount,
-            ["objects"] = ObjectsJson(fs),
+            ["objects"] = ObjectsJson(fs, cancel),
         };
     }
 
@@ -133,12 +129,13 @@ internal static class DumpCommand
         return o;
     }
 
-    private static JsonObject ObjectsJson(FileStorage fs)
+    private static JsonObject ObjectsJson(FileStorage fs, CancellationToken cancel)
     {
         var objects = new JsonObject();
         var refs = new Dictionary<Oid, List<Oid>>();
         foreach ((Oid oid, long pos) in fs.CurrentRecords())
         {
+            cancel.ThrowIfCancellationRequested();
             LoadResult current;
             try
             {

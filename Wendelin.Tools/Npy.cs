@@ -13,6 +13,8 @@ namespace Wendelin.Tools;
 /// </summary>
 internal sealed record NpyHeader(DType DType, bool FortranOrder, long[] Shape, long DataOffset, int Major)
 {
+    private const string NpyHint = "give a file written by numpy.save (format 1.0, 2.0 or 3.0)";
+
     public static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     /// <summary>Bytes of data the header announces.</summary>
@@ -73,12 +75,12 @@ internal sealed record NpyHeader(DType DType, bool FortranOrder, long[] Shape, l
         Span<byte> prefix = stackalloc byte[12];
         if (ReadFully(file, prefix[..10]) < 10 || !prefix[..6].SequenceEqual(Magic))
         {
-            throw new ToolException($"{name}: not a .npy file (no \\x93NUMPY magic)");
+            throw new ToolException($"{name}: is not a .npy file (it does not start with \\x93NUMPY)", NpyHint);
         }
         int major = prefix[6], minor = prefix[7];
         if (major is not (1 or 2 or 3) || minor != 0)
         {
-            throw new ToolException($"{name}: .npy version {major}.{minor} is not supported (1.0, 2.0 and 3.0 are)");
+            throw new ToolException($"{name}: .npy version {major}.{minor} is not supported (1.0, 2.0 and 3.0 are)", NpyHint);
         }
         long headerLength;
         int prefixLength;
@@ -91,19 +93,19 @@ internal sealed record NpyHeader(DType DType, bool FortranOrder, long[] Shape, l
         {
             if (ReadFully(file, prefix[10..12]) < 2)
             {
-                throw new ToolException($"{name}: truncated .npy header");
+                throw new ToolException($"{name}: is truncated inside its .npy header", NpyHint);
             }
             headerLength = BinaryPrimitives.ReadUInt32LittleEndian(prefix[8..]);
             prefixLength = 12;
         }
         if (headerLength > 16 << 20)
         {
-            throw new ToolException($"{name}: .npy header of {headerLength} bytes is implausibly long");
+            throw new ToolException($"{name}: .npy header of {headerLength} bytes is implausibly long", NpyHint);
         }
         byte[] header = new byte[headerLength];
         if (ReadFully(file, header) < header.Length)
         {
-            throw new ToolException($"{name}: truncated .npy header");
+            throw new ToolException($"{name}: is truncated inside its .npy header", NpyHint);
         }
         string text = major == 3 ? Encoding.UTF8.GetString(header) : Encoding.Latin1.GetString(header);
         object? parsed;
@@ -113,15 +115,15 @@ internal sealed record NpyHeader(DType DType, bool FortranOrder, long[] Shape, l
         }
         catch (FormatException e)
         {
-            throw new ToolException($"{name}: the .npy header is not a Python dict literal: {e.Message}");
+            throw new ToolException($"{name}: the .npy header is not a Python dict literal: {e.Message}", NpyHint);
         }
         if (parsed is not Dictionary<object, object?> dict)
         {
-            throw new ToolException($"{name}: the .npy header is not a dict");
+            throw new ToolException($"{name}: the .npy header is not a dict", NpyHint);
         }
         if (!dict.TryGetValue("descr", out object? descr) || !dict.TryGetValue("fortran_order", out object? fortran) || !dict.TryGetValue("shape", out object? shape))
         {
-            throw new ToolException($"{name}: the .npy header lacks descr, fortran_order or shape");
+            throw new ToolException($"{name}: the .npy header lacks descr, fortran_order or shape", NpyHint);
         }
         DType dtype;
         try
@@ -130,20 +132,20 @@ internal sealed record NpyHeader(DType DType, bool FortranOrder, long[] Shape, l
         }
         catch (ArgumentException e)
         {
-            throw new ToolException($"{name}: dtype {PyLiteral.Repr(descr)}: {e.Message}");
+            throw new ToolException($"{name}: dtype {PyLiteral.Repr(descr)}: {e.Message}", NpyHint);
         }
         if (fortran is not bool f)
         {
-            throw new ToolException($"{name}: fortran_order is not True or False");
+            throw new ToolException($"{name}: fortran_order is not True or False", NpyHint);
         }
         if (shape is not object?[] dims || dims.Any(static d => d is not long n || n < 0))
         {
-            throw new ToolException($"{name}: shape {PyLiteral.Repr(shape)} is not a tuple of non-negative ints");
+            throw new ToolException($"{name}: shape {PyLiteral.Repr(shape)} is not a tuple of non-negative ints", NpyHint);
         }
         long[] s = [.. dims.Select(static d => (long)d!)];
         if (s.Length == 0)
         {
-            throw new ToolException($"{name}: a 0-d array (shape ()) cannot become a BigArray");
+            throw new ToolException($"{name}: a 0-d array (shape ()) cannot become a BigArray", NpyHint);
         }
         var h = new NpyHeader(dtype, f, s, prefixLength + headerLength, major);
         try
@@ -152,7 +154,7 @@ internal sealed record NpyHeader(DType DType, bool FortranOrder, long[] Shape, l
         }
         catch (OverflowException)
         {
-            throw new ToolException($"{name}: shape {PyLiteral.Repr(shape)} overflows 64 bits");
+            throw new ToolException($"{name}: shape {PyLiteral.Repr(shape)} overflows 64 bits", NpyHint);
         }
         return h;
     }

@@ -19,18 +19,18 @@ internal static class PackCommand
         Argument<string> file = ToolSupport.FileArgument();
         var days = new Option<double>("--days")
         {
-            Description = "pack away the history older than N days (fractions allowed; 0 = up to now)",
+            Description = "Pack away the history older than N days (fractions allowed; 0: up to now)",
             HelpName = "N",
         };
         var before = new Option<string?>("--before")
         {
             HelpName = "TIME",
-            Description = "pack away the history before TIME: a UTC date and time (2026-11-25T02:27:01Z, 2026-11-25 02:27:01.5) or a tid (16 hex digits)",
+            Description = "Pack away the history before TIME: a UTC date and time (2026-11-25T02:27:01Z, 2026-11-25 02:27:01.5) or a tid (16 hex digits)",
         };
-        var noGc = new Option<bool>("--no-gc") { Description = "keep every object's state at the pack time; do not collect unreachable objects" };
-        var keepOld = new Option<bool>("--keep-old") { Description = "keep the previous data file as FILE.old" };
+        var noGc = new Option<bool>("--no-gc") { Description = "Keep every object's state at the pack time: do not collect unreachable objects" };
+        var keepOld = new Option<bool>("--keep-old") { Description = "Keep the previous data file as FILE.old" };
         Option<bool> json = ToolSupport.JsonOption();
-        var command = new Command("pack", "Pack a FileStorage data file: drop history before a time and, with garbage collection, unreachable objects (spec/pack.md).")
+        var command = new Command("pack", "Pack a FileStorage data file: drop the history before a time (--days N or --before TIME) and, with garbage collection, unreachable objects (spec/pack.md).")
         {
             file,
             days,
@@ -52,7 +52,7 @@ internal static class PackCommand
                 result.AddError($"--days must be a number ≥ 0, got {d.ToString(CultureInfo.InvariantCulture)}");
             }
         });
-        command.SetAction((parse, cancel) => ToolSupport.RunAsync("pack", parse, cancel, token =>
+        ToolSupport.SetAction(command, (parse, cancel) =>
         {
             string path = parse.GetRequiredValue(file);
             Tid packTid = parse.GetValue(before) is string text
@@ -60,8 +60,8 @@ internal static class PackCommand
                 : Tid.FromDateTime(DateTime.UtcNow.AddDays(-parse.GetValue(days)));
             var options = new PackOptions { Gc = !parse.GetValue(noGc), KeepOld = parse.GetValue(keepOld) };
             TextWriter output = parse.InvocationConfiguration.Output;
-            using FileStorage fs = ToolSupport.OpenForWriting(path, parse.InvocationConfiguration.Error);
-            PackResult r = ToolProgress.Run(parse, "pack", progress => fs.Pack(packTid, options, new Sink(progress), token));
+            using FileStorage fs = ToolSupport.OpenStorageForWriting(parse, path);
+            PackResult r = ToolProgress.Run(parse, "pack", progress => fs.Pack(packTid, options, new Sink(progress), cancel));
             if (parse.GetValue(json))
             {
                 ToolSupport.WriteJson(output, Json(path, r));
@@ -89,7 +89,7 @@ internal static class PackCommand
                 }
             }
             return ToolSupport.CleanExit;
-        }));
+        }, cancelled: "the data file is unchanged");
         return command;
     }
 
@@ -109,13 +109,11 @@ internal static class PackCommand
     /// <summary>A pack time: a tid of 16 hex digits, or a UTC date and time.</summary>
     internal static Tid ParseTime(string text)
     {
-        string s = text.Trim();
-        string hex = s.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? s[2..] : s;
-        if (hex.Length == 16 && ulong.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong v))
+        if (ToolSupport.TryParseTid(text, out Tid tid))
         {
-            return new Tid(v);
+            return tid;
         }
-        if (DateTime.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTime utc)
+        if (DateTime.TryParse(text.Trim(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTime utc)
             && utc.Year >= 1900)
         {
             return Tid.FromDateTime(utc);
@@ -142,15 +140,29 @@ internal static class PackCommand
         ["old_file"] = r.OldPath,
     };
 
+    /// <summary>The pack's phases as bars: bytes of the input, except phase C (kept revisions, counted).</summary>
     private sealed class Sink(ToolProgress progress) : IProgress<PackProgress>
     {
-        public void Report(PackProgress value) => progress.Report(value.Phase switch
+        public void Report(PackProgress value)
         {
-            PackPhase.Scan => "scan",
-            PackPhase.Reachability => "reachability",
-            PackPhase.CopyPacked => "copy packed region",
-            PackPhase.CopyRest => "copy later transactions",
-            _ => "swap",
-        }, value.Done, value.Total);
+            switch (value.Phase)
+            {
+                case PackPhase.Scan:
+                    progress.ReportBytes("scan", value.Done, value.Total);
+                    break;
+                case PackPhase.Reachability:
+                    progress.ReportBytes("reachability", value.Done, value.Total);
+                    break;
+                case PackPhase.CopyPacked:
+                    progress.Report("copy packed region", value.Done, value.Total);
+                    break;
+                case PackPhase.CopyRest:
+                    progress.ReportBytes("copy later transactions", value.Done, value.Total);
+                    break;
+                default:
+                    progress.Report("swap", value.Done, value.Total);
+                    break;
+            }
+        }
     }
 }

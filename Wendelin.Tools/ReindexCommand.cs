@@ -14,20 +14,20 @@ internal static class ReindexCommand
     public static Command Create()
     {
         Argument<string> file = ToolSupport.FileArgument();
-        var command = new Command("reindex", "Rebuild FILE.index from the data file.")
+        var command = new Command("reindex", "Rebuild FILE.index by scanning the whole data file (for an index that is lost, stale or suspect).")
         {
             file,
         };
-        command.SetAction(parse => ToolSupport.Run("reindex", parse, () =>
+        ToolSupport.SetAction(command, (parse, cancel) =>
         {
             string path = parse.GetRequiredValue(file);
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            using FileStorage fs = ToolSupport.OpenForWriting(path, parse.InvocationConfiguration.Error, new FileStorageOptions { UseIndex = false });
+            using FileStorage fs = ToolSupport.OpenStorageForWriting(parse, path, new FileStorageOptions { UseIndex = false });
             string state = File.Exists(fs.IndexPath) ? $"wrote {fs.IndexPath} ({new FileInfo(fs.IndexPath).Length} bytes)" : $"no index needed ({fs.IndexPath} removed)";
             parse.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{path}: scanned {fs.Size} bytes, {fs.ObjectCount} objects, last transaction {fs.LastTransaction}; {state} in {watch.Elapsed.TotalSeconds:0.###} s"));
             return ToolSupport.CleanExit;
-        }));
+        });
         return command;
     }
 }

@@ -23,16 +23,16 @@ internal static class StatsCommand
     {
         Argument<string> file = ToolSupport.FileArgument();
         Option<bool> json = ToolSupport.JsonOption();
-        var command = new Command("stats", "Objects and bytes per class, current and old revisions (like ZODB's analyze).")
+        var command = new Command("stats", "Count objects and bytes per class, current and old revisions (like ZODB's analyze).")
         {
             file,
             json,
         };
-        command.SetAction(parse => ToolSupport.Run("stats", parse, () =>
+        ToolSupport.SetAction(command, (parse, cancel) =>
         {
             string path = parse.GetRequiredValue(file);
-            using FileStorage fs = ToolSupport.OpenForReading(path, parse.InvocationConfiguration.Error);
-            Stats s = Collect(fs);
+            using FileStorage fs = ToolSupport.OpenStorage(parse, path);
+            Stats s = Collect(fs, cancel);
             if (parse.GetValue(json))
             {
                 ToolSupport.WriteJson(parse.InvocationConfiguration.Output, Json(path, fs, s));
@@ -42,7 +42,7 @@ internal static class StatsCommand
                 Write(parse, path, fs, s);
             }
             return ToolSupport.CleanExit;
-        }));
+        });
         return command;
     }
 
@@ -63,7 +63,7 @@ internal static class StatsCommand
 
     internal sealed record Stats(SortedDictionary<string, ClassStats> Classes, int Transactions, long Records, long Bytes, long CurrentBytes);
 
-    internal static Stats Collect(FileStorage fs)
+    internal static Stats Collect(FileStorage fs, CancellationToken cancel)
     {
         var current = new Dictionary<Oid, long>();
         foreach ((Oid oid, long pos) in fs.CurrentRecords())
@@ -75,6 +75,7 @@ internal static class StatsCommand
         long records = 0, bytes = 0, currentBytes = 0;
         foreach (TransactionRecord t in fs.Iterator())
         {
+            cancel.ThrowIfCancellationRequested();
             transactions++;
             foreach (DataRecord r in t.Records)
             {

@@ -15,35 +15,22 @@ internal static class TailCommand
     public static Command Create()
     {
         Argument<string> file = ToolSupport.FileArgument();
-        var count = new Option<int>("-n", "--count")
-        {
-            Description = "how many transactions to show",
-            DefaultValueFactory = _ => 10,
-        };
-        var command = new Command("tail", "Show the last transactions of a FileStorage data file (like ZODB's fstail).")
+        Option<int> count = ToolSupport.CountOption(10, "How many transactions to show");
+        var command = new Command("tail", "Show the last transactions of a FileStorage data file, newest first (like ZODB's fstail).")
         {
             file,
             count,
         };
-        command.SetAction(parse =>
+        ToolSupport.SetAction(command, (parse, cancel) =>
         {
-            TextWriter output = parse.InvocationConfiguration.Output;
-            return ToolSupport.Run("tail", parse, () =>
-            {
-                int n = parse.GetValue(count);
-                if (n < 0)
-                {
-                    throw new ToolException($"-n must not be negative, got {n}");
-                }
-                using FileStorage fs = ToolSupport.OpenForReading(parse.GetRequiredValue(file), parse.InvocationConfiguration.Error);
-                Write(fs, n, output);
-                return 0;
-            });
+            using FileStorage fs = ToolSupport.OpenStorage(parse, parse.GetRequiredValue(file));
+            Write(fs, parse.GetValue(count), parse.InvocationConfiguration.Output, cancel);
+            return ToolSupport.CleanExit;
         });
         return command;
     }
 
-    internal static void Write(FileStorage fs, int count, TextWriter output)
+    internal static void Write(FileStorage fs, int count, TextWriter output, CancellationToken cancel)
     {
         if (count == 0)
         {
@@ -52,6 +39,7 @@ internal static class TailCommand
         int shown = 0;
         foreach (TransactionRecord t in fs.IterateBackward())
         {
+            cancel.ThrowIfCancellationRequested();
             string hash = Convert.ToHexStringLower(SHA1.HashData(t.ReadRecordArea()));
             output.WriteLine($"{t.Tid.ToTimeString()}: hash={hash}");
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,

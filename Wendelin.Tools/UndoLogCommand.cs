@@ -16,28 +16,17 @@ internal static class UndoLogCommand
     public static Command Create()
     {
         Argument<string> file = ToolSupport.FileArgument();
-        var count = new Option<int>("-n", "--count")
-        {
-            Description = "how many transactions to list",
-            DefaultValueFactory = _ => 20,
-        };
-        count.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() < 0)
-            {
-                r.AddError("-n must not be negative");
-            }
-        });
+        Option<int> count = ToolSupport.CountOption(20, "How many transactions to list");
         Option<bool> json = ToolSupport.JsonOption();
-        var command = new Command("undo-log", "List the transactions that can be undone, newest first (stops at packed ones).")
+        var command = new Command("undo-log", "List the transactions that can be undone, newest first, with the ids `wendelin undo` takes (stops at packed ones).")
         {
             file,
             count,
             json,
         };
-        command.SetAction(parse => ToolSupport.Run("undo-log", parse, () =>
+        ToolSupport.SetAction(command, (parse, cancel) =>
         {
-            using FileStorage fs = ToolSupport.OpenForReading(parse.GetRequiredValue(file), parse.InvocationConfiguration.Error);
+            using FileStorage fs = ToolSupport.OpenStorage(parse, parse.GetRequiredValue(file));
             IReadOnlyList<UndoLogEntry> log = fs.UndoLog(0, parse.GetValue(count));
             if (parse.GetValue(json))
             {
@@ -67,7 +56,7 @@ internal static class UndoLogCommand
             }
             ToolSupport.TableConsole(parse).Write(table);
             return ToolSupport.CleanExit;
-        }));
+        });
         return command;
     }
 }

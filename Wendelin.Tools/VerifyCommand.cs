@@ -18,34 +18,32 @@ internal static class VerifyCommand
         Option<bool> json = ToolSupport.JsonOption();
         var structureOnly = new Option<bool>("--structure-only")
         {
-            Description = "only the structural checks (ZODB's fstest and the pointer checks), not the objects",
+            Description = "Only the structural checks (ZODB's fstest and the pointer checks), not the objects",
         };
-        var command = new Command("verify", "Check a FileStorage data file: structure, records, references, BTrees and ZBigFiles (spec/verify.md). Exit 0 clean, 1 findings, 2 error.")
+        var command = new Command("verify", "Check a FileStorage data file: structure, records, references, BTrees and ZBigFiles (spec/verify.md); one line per finding. Exit code 0 clean, 1 findings.")
         {
             file,
             structureOnly,
             json,
         };
-        command.SetAction((parse, cancel) => ToolSupport.RunAsync("verify", parse, cancel, token =>
+        ToolSupport.SetAction(command, (parse, cancel) =>
         {
             string path = parse.GetRequiredValue(file);
-            ToolSupport.CheckPath(path);
+            ToolSupport.CheckDataFileExists(path);
             TextWriter output = parse.InvocationConfiguration.Output;
             bool asJson = parse.GetValue(json);
             var verifier = new Verifier(path, new VerifyOptions { Objects = !parse.GetValue(structureOnly) });
             var findings = new List<Finding>();
             ToolProgress.Run(parse, "verify", progress =>
             {
-                var sink = new Sink(progress);
-                foreach (Finding f in verifier.Run(sink, token))
+                foreach (Finding f in verifier.Run(new Sink(progress), cancel))
                 {
                     findings.Add(f);
                     if (!asJson)
                     {
-                        output.WriteLine(f.ToString());
+                        progress.WriteLine(f.ToString());
                     }
                 }
-                return 0;
             });
             VerifyStats s = verifier.Stats;
             if (asJson)
@@ -54,11 +52,13 @@ internal static class VerifyCommand
             }
             else
             {
+                string verdict = s.Clean ? "clean" : $"{s.Errors} errors, {s.Warnings} warnings";
+                string notes = s.Infos > 0 ? $", {s.Infos} notes" : "";
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{path}: {s.FileSize} bytes, {s.Transactions} transactions, {s.Records} records, {s.Objects} objects: {(s.Clean ? "clean" : $"{s.Errors} errors, {s.Warnings} warnings")}{(s.Infos > 0 ? $", {s.Infos} notes" : "")}"));
+                    $"{path}: {s.FileSize} bytes, {s.Transactions} transactions, {s.Records} records, {s.Objects} objects: {verdict}{notes}"));
             }
             return s.Clean ? ToolSupport.CleanExit : ToolSupport.FindingsExit;
-        }));
+        }, cancelled: "nothing was changed (verify only reads)");
         return command;
     }
 
@@ -94,7 +94,16 @@ internal static class VerifyCommand
 
     private sealed class Sink(ToolProgress progress) : IProgress<VerifyProgress>
     {
-        public void Report(VerifyProgress value) =>
-            progress.Report(value.Phase == VerifyPhase.Structure ? "structure" : "objects", value.Done, value.Total);
+        public void Report(VerifyProgress value)
+        {
+            if (value.Phase == VerifyPhase.Structure)
+            {
+                progress.ReportBytes("structure", value.Done, value.Total);
+            }
+            else
+            {
+                progress.Report("objects", value.Done, value.Total);
+            }
+        }
     }
 }

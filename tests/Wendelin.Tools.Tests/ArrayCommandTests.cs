@@ -89,11 +89,11 @@ public sealed class ArrayCommandTests
         string npy = dir.File("a.npy"), db = dir.File("new.fs");
         Assert.Equal(0, Run("array", "export", Fixtures.Path("zbigarray-zblk1.fs"), "A", npy).Code);
 
-        (int code, string output, string error) = Run("array", "import", "--format", "zblk1", "--commit-every", "2M", db, "data/A", npy);
+        (int code, string output, string error) = Run("array", "import", "--block-format", "zblk1", "--commit-every", "2M", db, "data/A", npy);
         Assert.Equal(2, code); // the parent mapping does not exist
         Assert.Contains("'data' does not exist", error, StringComparison.Ordinal);
 
-        (code, output, error) = Run("array", "import", "--format", "zblk1", "--commit-every", "2M", db, "A", npy);
+        (code, output, error) = Run("array", "import", "--block-format", "zblk1", "--commit-every", "2M", db, "A", npy);
         Assert.Equal("", error);
         Assert.Equal(0, code);
         Assert.Contains("4 commit(s)", output, StringComparison.Ordinal);
@@ -117,7 +117,7 @@ public sealed class ArrayCommandTests
             Assert.Equal(Convert.ToHexStringLower(sha.GetHashAndReset()), (string)info["sha256_c_order"]!);
         }
 
-        (code, output, _) = Run("array", "import", "--mode", "replace", "--format", "zblk0", db, "A", npy);
+        (code, output, _) = Run("array", "import", "--mode", "replace", "--block-format", "zblk0", db, "A", npy);
         Assert.Equal(0, code);
         Assert.Contains("ZBlk0:4", output, StringComparison.Ordinal);
         Assert.Equal((string)doc["arrays"]!["A"]!["sha256_c_order"]!, (string)JsonNode.Parse(Run("array", "info", "--json", db, "A").Output)!["sha256_c_order"]!);

@@ -7,7 +7,7 @@ namespace Wendelin.Tools.Tests;
 [CollectionDefinition("progress", DisableParallelization = true)]
 public sealed class ProgressCollection;
 
-/// <summary>The shared progress helper: bars on a terminal, plain lines when redirected (it holds static test seams).</summary>
+/// <summary>The progress helper (spec/tools.md TL-7): bars on a terminal, plain lines when redirected (it holds static test seams).</summary>
 [Collection("progress")]
 public sealed class ProgressTests
 {
@@ -21,16 +21,60 @@ public sealed class ProgressTests
             (int code, _, string error) = OperatorCommandTests.Run("verify", Fixtures.Path("zbigarray-zblk1.fs"));
             Assert.Equal(0, code);
             string[] lines = error.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n');
-            Assert.Contains("verify: structure 0%", lines);
-            Assert.Contains("verify: structure 100%", lines);
-            Assert.Contains("verify: objects 50%", lines);
-            Assert.Contains("verify: objects 100%", lines);
+            Assert.Contains(lines, l => l.StartsWith("verify: structure 0% (", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("verify: structure 100% (8.4 MiB of 8.4 MiB, ", StringComparison.Ordinal) && l.EndsWith("/s)", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("verify: objects 50% (", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("verify: objects 100% (", StringComparison.Ordinal));
+            Assert.All(lines, l => Assert.Matches(@"^verify: (structure|objects) \d+0?% \(", l));
         }
         finally
         {
             ToolProgress.PlainDelay = saved;
         }
         Assert.Equal("", OperatorCommandTests.Run("verify", Fixtures.Path("zbigarray-zblk1.fs")).Error); // quick runs stay quiet
+    }
+
+    [Fact]
+    public void Byte_phases_show_amounts_and_rates_as_lines_and_as_bars()
+    {
+        using var dir = new TempDirectory("progress-bytes");
+        TimeSpan saved = ToolProgress.PlainDelay;
+        ToolProgress.PlainDelay = TimeSpan.Zero;
+        try
+        {
+            (int code, _, string error) = OperatorCommandTests.Run("array", "export", Fixtures.Path("zbigarray-zblk1.fs"), "A", dir.File("a.npy"));
+            Assert.Equal(0, code);
+            string[] lines = error.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n');
+            Assert.Equal("export: A 0% (0 B of 7.6 MiB, ", lines[0][..30]);
+            Assert.Matches(@"^export: A 100% \(7\.6 MiB of 7\.6 MiB, \d+\.\d s, \d+(\.\d)? \w+/s\)$", lines[^1]);
+        }
+        finally
+        {
+            ToolProgress.PlainDelay = saved;
+        }
+        var screen = new StringWriter();
+        ToolProgress.TerminalOverride = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Yes,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.Yes,
+            Out = new AnsiConsoleOutput(screen),
+        });
+        try
+        {
+            (int code, string output, string error) = OperatorCommandTests.Run("array", "export", Fixtures.Path("zbigarray-zblk1.fs"), "A", dir.File("b.npy"));
+            Assert.Equal(0, code);
+            Assert.Equal("", error);
+            Assert.StartsWith("exported A: shape (1000100) <f8 C order, 7.6 MiB in ", output, StringComparison.Ordinal);
+            Assert.Contains("export: A", screen.ToString(), StringComparison.Ordinal);
+            Assert.Contains("7.6/7.6 MiB", screen.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            ToolProgress.TerminalOverride = null;
+        }
+        Assert.Equal(File.ReadAllBytes(dir.File("a.npy")), File.ReadAllBytes(dir.File("b.npy")));
+        Assert.False(File.Exists(dir.File("a.npy.part")));
     }
 
     [Fact]

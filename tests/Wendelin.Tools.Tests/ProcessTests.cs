@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Wendelin.Storage.Fs;
+using Wendelin.TestSupport;
+
+namespace Wendelin.Tools.Tests;
+
+/// <summary>
+/// The real program in a process of its own (spec/tools.md TL-4, TL-5, TL-7): a lock held by another process,
+/// Ctrl+C as a real SIGINT, and plain progress lines when both streams are redirected.
+/// </summary>
+public sealed class ProcessTests
+{
+    private static Process Start(params string[] args)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "wendelin.dll");
+        string host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        var info = new ProcessStartInfo(host)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(dll);
+        foreach (string a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        info.Environment.Remove("TERM");
+        return Process.Start(info)!;
+    }
+
+    private static (int Code, string Output, string Error) RunProcess(params string[] args)
+    {
+        using Process p = Start(args);
+        Task<string> output = p.StandardOutput.ReadToEndAsync();
+        Task<string> error = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(60_000), "the command did not finish");
+        return (p.ExitCode, output.Result, error.Result);
+    }
+
+    [Fact]
+    public void A_lock_held_by_another_process_is_one_line_with_a_hint_and_readers_still_work()
+    {
+        using var dir = new TempDirectory("process-lock");
+        string path = Fixtures.CopyTo("basic.fs", dir);
+        using (FileStorage.Open(path)) // this process is the other writer
+        {
+            OperatorCommandTests.AssertOneLineError(RunProcess("pack", path, "--days", "0"), "pack",
+                $"{path}: is locked: another process has the database open for writing", "stop that process first");
+            (int code, string output, string error) = RunProcess("undo-log", path, "-n", "1", "--json");
+            Assert.Equal(0, code);
+            Assert.Equal("", error);
+            Assert.Contains("040d3e530ad94e66", output, StringComparison.Ordinal);
+        }
+        Assert.Equal(Fixtures.Bytes("basic.fs"), File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void A_fresh_process_reads_arrays_as_arrays()
+    {
+        // in a process where nothing has loaded Wendelin.Arrays yet, the root's ZBigArray must still load as one
+        (int code, string output, string error) = RunProcess("array", "info", "--json", Fixtures.Path("zbigarray-zblk1.fs"), "A");
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        string expected = (string)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Fixtures.Path("zbigarray-zblk1.json")))!["arrays"]!["A"]!["sha256_c_order"]!;
+        Assert.Contains($"\"sha256_c_order\": \"{expected}\"", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ctrl_C_stops_the_demo_cleanly_and_redirected_progress_is_plain_lines()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            return; // SIGINT is sent with kill(1)
+        }
+        using var dir = new TempDirectory("process-cancel");
+        string db = dir.File("demo.fs");
+        using Process p = Start("demo", "--path", db, "--size", "8G", "--commit-every", "64M");
+        var lines = new BlockingCollection<string>();
+        Task<string> output = p.StandardOutput.ReadToEndAsync();
+        var error = new System.Text.StringBuilder();
+        Task reader = Task.Run(() =>
+        {
+            while (p.StandardError.ReadLine() is { } line)
+            {
+                error.Append(line).Append('\n');
+                lines.Add(line);
+            }
+            lines.CompleteAdding();
+        });
+        // the first plain progress line comes after a second of work
+        Assert.True(lines.TryTake(out string? first, 60_000), "no progress line on stderr");
+        Assert.Matches(@"^demo: append \d+% \((\d+ B|\d+\.\d [KMG]iB) of 8\.0 GiB, \d+\.\d s, \d+(\.\d)? \w+/s\)$", first);
+        var clock = Stopwatch.StartNew();
+        using (Process kill = Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            kill.WaitForExit();
+        }
+        Assert.True(p.WaitForExit(60_000), "the demo did not stop after SIGINT");
+        await reader;
+        string stdout = await output;
+        Assert.True(clock.Elapsed < Cli.StopTimeout, $"stopped after {clock.Elapsed}, not by itself");
+        Assert.Equal(130, p.ExitCode);
+        string[] errorLines = error.ToString().TrimEnd('\n').Split('\n');
+        Assert.Equal("wendelin demo: cancelled; the transaction in progress was aborted; what was committed before stays in the database", errorLines[^1]);
+        Assert.All(errorLines[..^1], l => Assert.Matches(@"^demo: append \d+% \(", l));
+        Assert.DoesNotContain('\u001b', error.ToString() + stdout); // no terminal escapes when redirected
+        Assert.StartsWith($"wendelin demo: created {db}\n", stdout.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.DoesNotContain("1. appended", stdout, StringComparison.Ordinal);
+        (int code, string verified, _) = OperatorCommandTests.Run("verify", db);
+        Assert.True(code == 0, verified); // the commits made before Ctrl+C are whole
+    }
+}
