@@ -10,7 +10,8 @@ namespace Wendelin.Benchmarks;
 
 /// <summary>
 /// shared/benchmarks.md workload 3: an 8-byte change at a random index of a float64 ZBigArray, then a commit with
-/// fsync, 1,000 times per run and variant (block format × durability mode), against 4 KiB append + fdatasync of a
+/// fsync, 1,000 times per run and variant (block format × durability mode: the default two fsyncs, FS-D2/FS-D3, or the
+/// opt-in FsyncAtVote = false, FS-D5), against 4 KiB append + fdatasync of a
 /// plain file in the same run. The variants run interleaved in slices (raw, then each variant, slice after slice),
 /// so the drift of this shared machine hits all of them alike; each run gives a rate ratio per variant, and the
 /// report is the median of the runs with min and max, plus bytes appended per commit.
@@ -28,13 +29,23 @@ internal static class ZodbCommitBenchmark
         bool fsync = args.Str("fsync", "yes") == "yes";
         var rnd = new Random(args.Int("seed", 1));
         ZBlkFormat[] formats = [.. args.Str("formats", "ZBlk0,ZBlk1,Auto").Split(',').Select(f => Enum.Parse<ZBlkFormat>(f, ignoreCase: true))];
+        // The default durability (fsync at vote and finish, FS-D2/FS-D3) and, as a separate variant, the opt-in
+        // FsyncAtVote = false (one fsync at finish, FS-D5); "--vote-fsync yes" measures only the default.
+        bool[] voteFsync = [.. args.Str("vote-fsync", "yes,no").Split(',').Select(v => v == "yes")];
+        if (!fsync)
+        {
+            voteFsync = [true];
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"array {bytes >> 20} MiB of float64 (full blocks); {runs} runs of {commits} commits per variant, interleaved in slices of {slice}; fsync {(fsync ? "yes" : "no (CPU cost only)")}"));
 
         var variants = new List<Variant>();
-        foreach (ZBlkFormat format in formats)
+        foreach (bool atVote in voteFsync)
         {
-            variants.Add(Variant.Open(dir, bytes, format, fsync, args.Long("budget-mib", 256) << 20));
+            foreach (ZBlkFormat format in formats)
+            {
+                variants.Add(Variant.Open(dir, bytes, format, fsync, atVote, args.Long("budget-mib", 256) << 20));
+            }
         }
         string rawPath = Path.Combine(dir, "wendelin-bench-append.raw");
         var rawRates = new double[runs];
@@ -62,7 +73,7 @@ internal static class ZodbCommitBenchmark
                         off += page.Length;
                         if (fsync)
                         {
-                            fs.Flush(flushToDisk: true);
+                            FileStorageBenchmarks.DataSync(fs.SafeFileHandle);
                         }
                         double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
                         rawSeconds += s;
@@ -153,14 +164,15 @@ internal static class ZodbCommitBenchmark
             _array = _conn.Root.Get<ZBigArray>("a");
         }
 
-        public static Variant Open(string dir, long bytes, ZBlkFormat format, bool fsync, long budget)
+        public static Variant Open(string dir, long bytes, ZBlkFormat format, bool fsync, bool fsyncAtVote, long budget)
         {
             string src = ZodbBench.EnsureArrayDb(dir, bytes, format == ZBlkFormat.Auto ? ZBlkFormat.ZBlk1 : format);
-            string path = Path.Combine(dir, $"wendelin-bench-commit-{format}.fs");
+            string mode = !fsync ? "" : fsyncAtVote ? ", 2 fsyncs" : ", finish fsync";
+            string path = Path.Combine(dir, $"wendelin-bench-commit-{format}{(fsyncAtVote ? "" : "-finish")}.fs");
             File.Copy(src, path, overwrite: true);
             File.Delete(path + ".index");
-            var db = new Database(FileStorage.Open(path, new FileStorageOptions { Fsync = fsync }));
-            var v = new Variant($"ZBigArray 8 B + commit, {format}", path, db);
+            var db = new Database(FileStorage.Open(path, new FileStorageOptions { Fsync = fsync, FsyncAtVote = fsyncAtVote }));
+            var v = new Variant($"8 B + commit, {format}{mode}", path, db);
             v._array.BlockFormat = format;
             v._array.HandleOptions = new FileHandleOptions { RamBudget = budget };
             return v;
