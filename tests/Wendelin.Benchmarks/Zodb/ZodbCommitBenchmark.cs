@@ -50,15 +50,25 @@ internal static class ZodbCommitBenchmark
         string rawPath = Path.Combine(dir, "wendelin-bench-append.raw");
         var rawRates = new double[runs];
         var rawAll = new List<double>();
+        // The I/O floor of the default durability: a ZBlk1 commit's 4,344 bytes appended + fdatasync, then the one
+        // status byte overwritten + fdatasync (FS-D2, FS-D3), with no CPU work around them.
+        string floorPath = Path.Combine(dir, "wendelin-bench-floor.raw");
+        var floorRatios = new double[runs];
+        var floorAll = new List<double>();
         try
         {
             for (int run = 0; run < runs; run++)
             {
                 File.Delete(rawPath);
+                File.Delete(floorPath);
                 using var fs = new FileStream(rawPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1);
+                using var floor = new FileStream(floorPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1);
                 byte[] page = new byte[4096];
+                byte[] txn = new byte[4344];
                 long off = 0;
+                long floorOff = 0;
                 double rawSeconds = 0;
+                double floorSeconds = 0;
                 foreach (Variant v in variants)
                 {
                     v.BeginRun();
@@ -79,12 +89,25 @@ internal static class ZodbCommitBenchmark
                         rawSeconds += s;
                         rawAll.Add(s);
                     }
+                    for (int i = 0; fsync && i < n; i++)
+                    {
+                        long t0 = Stopwatch.GetTimestamp();
+                        RandomAccess.Write(floor.SafeFileHandle, txn, floorOff);
+                        FileStorageBenchmarks.DataSync(floor.SafeFileHandle);
+                        RandomAccess.Write(floor.SafeFileHandle, txn.AsSpan(0, 1), floorOff + 16);
+                        FileStorageBenchmarks.DataSync(floor.SafeFileHandle);
+                        floorOff += txn.Length;
+                        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                        floorSeconds += s;
+                        floorAll.Add(s);
+                    }
                     foreach (Variant v in variants)
                     {
                         v.Commits(n, rnd);
                     }
                 }
                 rawRates[run] = commits / rawSeconds;
+                floorRatios[run] = rawSeconds / floorSeconds;
                 foreach (Variant v in variants)
                 {
                     v.EndRun(rawRates[run]);
@@ -94,6 +117,7 @@ internal static class ZodbCommitBenchmark
         finally
         {
             File.Delete(rawPath);
+            File.Delete(floorPath);
             foreach (Variant v in variants)
             {
                 v.Dispose();
@@ -103,6 +127,11 @@ internal static class ZodbCommitBenchmark
         string rawLine = ZodbBench.Percentiles(rawAll, out _);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{"4 KiB append + fdatasync",-34} {Median(rawRates),7:0} /s (min {rawRates.Min():0}, max {rawRates.Max():0}); {rawLine}"));
+        if (fsync)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{"floor: 4,344 B append+fdatasync, 1 B overwrite+fdatasync",-34} {ZodbBench.Percentiles(floorAll, out _)}; rate ratio {Median(floorRatios):0.000}x (min {floorRatios.Min():0.000}, max {floorRatios.Max():0.000})"));
+        }
         foreach (Variant v in variants)
         {
             Console.WriteLine(v.Report());
