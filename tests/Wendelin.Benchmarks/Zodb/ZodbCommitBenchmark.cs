@@ -50,6 +50,7 @@ internal static class ZodbCommitBenchmark
         string rawPath = Path.Combine(dir, "wendelin-bench-append.raw");
         var rawRates = new double[runs];
         var rawAll = new List<double>();
+        var rawCpu = new List<double>();
         // The I/O floor of the default durability: a ZBlk1 commit's 4,344 bytes appended + fdatasync, then the one
         // status byte overwritten + fdatasync (FS-D2, FS-D3), with no CPU work around them.
         string floorPath = Path.Combine(dir, "wendelin-bench-floor.raw");
@@ -78,6 +79,7 @@ internal static class ZodbCommitBenchmark
                     int n = Math.Min(slice, commits - done);
                     for (int i = 0; i < n; i++)
                     {
+                        double c0 = ThreadCpuSeconds();
                         long t0 = Stopwatch.GetTimestamp();
                         RandomAccess.Write(fs.SafeFileHandle, page, off);
                         off += page.Length;
@@ -86,6 +88,7 @@ internal static class ZodbCommitBenchmark
                             FileStorageBenchmarks.DataSync(fs.SafeFileHandle);
                         }
                         double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                        rawCpu.Add(ThreadCpuSeconds() - c0);
                         rawSeconds += s;
                         rawAll.Add(s);
                     }
@@ -126,7 +129,7 @@ internal static class ZodbCommitBenchmark
 
         string rawLine = ZodbBench.Percentiles(rawAll, out _);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{"4 KiB append + fdatasync",-34} {Median(rawRates),7:0} /s (min {rawRates.Min():0}, max {rawRates.Max():0}); {rawLine}"));
+            $"{"4 KiB append + fdatasync",-34} {Median(rawRates),7:0} /s (min {rawRates.Min():0}, max {rawRates.Max():0}); {rawLine}; thread CPU p50 {Median([.. rawCpu]) * 1e6:0.0} µs"));
         if (fsync)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -178,6 +181,7 @@ internal static class ZodbCommitBenchmark
         private readonly List<double> _ratios = [];
         private double _runSeconds;
         private readonly List<double> _cpu = [];
+        private readonly List<double> _allocated = [];
         private int _runCommits;
         private long _runStartSize;
         private long _grown;
@@ -222,10 +226,12 @@ internal static class ZodbCommitBenchmark
                 long index = rnd.NextInt64(items);
                 double value = -++_value;
                 double c0 = ThreadCpuSeconds();
+                long a0 = GC.GetAllocatedBytesForCurrentThread();
                 long t0 = Stopwatch.GetTimestamp();
                 _array.SetItem(value, index);
                 _conn.TransactionManager.Commit();
                 double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                _allocated.Add(GC.GetAllocatedBytesForCurrentThread() - a0);
                 _cpu.Add(ThreadCpuSeconds() - c0);
                 _runSeconds += s;
                 _all.Add(s);
@@ -248,7 +254,7 @@ internal static class ZodbCommitBenchmark
             double[] rates = [.. _rates];
             double[] ratios = [.. _ratios];
             return string.Create(CultureInfo.InvariantCulture,
-                $"{_name,-34} {Median(rates),7:0} /s (min {rates.Min():0}, max {rates.Max():0}); {line}; thread CPU p50 {Median([.. _cpu]) * 1e6:0.0} µs; {_grown / _committed:N0} bytes per commit; "
+                $"{_name,-34} {Median(rates),7:0} /s (min {rates.Min():0}, max {rates.Max():0}); {line}; thread CPU p50 {Median([.. _cpu]) * 1e6:0.0} µs; allocated p50 {Median([.. _allocated]):N0} B; {_grown / _committed:N0} bytes per commit; "
                 + $"rate ratio {Median(ratios):0.000}x (min {ratios.Min():0.000}, max {ratios.Max():0.000})");
         }
 
