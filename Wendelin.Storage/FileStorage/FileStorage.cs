@@ -22,10 +22,10 @@ public sealed record FileStorageOptions
     public bool Fsync { get; init; } = true;
 
     /// <summary>
-    /// With <see cref="Fsync"/>, also fsync at vote (FS-D2), the default. <c>false</c> is ZODB's durability: one fsync
-    /// per commit, at finish (FS-D5). An acknowledged commit still survives any crash, but a crash during that fsync
-    /// may leave an unacknowledged transaction marked committed whose payload pages never reached the disk, unless
-    /// the file system makes an append's size durable only together with its data (ext4 with data=ordered, XFS).
+    /// With <see cref="Fsync"/>, also fsync at vote (FS-D2): the default. <c>false</c> is ZODB's durability, one fsync
+    /// per commit, at finish (FS-D5): an acknowledged commit still survives any crash, but a crash during that fsync
+    /// may leave the unacknowledged transaction marked committed with payload pages that never reached the disk,
+    /// unless the file system makes an appended size durable only after its data (ext4 data=ordered, XFS).
     /// </summary>
     public bool FsyncAtVote { get; init; } = true;
 
