@@ -156,37 +156,35 @@ public sealed partial class DType
         }
     }
 
-    // Python's repr of a str: single quotes unless the text holds a ' and no ", backslash escapes for the quote,
-    // the backslash and control characters (so the .npy header parses back to the same text).
+    // Python's repr of a str: single quotes unless the text holds a ' and no ", backslash escapes for the quote and
+    // the backslash, \n \r \t, and \xNN / \uNNNN / \UNNNNNNNN for what Python does not print (control, format,
+    // separator other than the space, private-use and unassigned characters), so the header reads back the same.
     private static void AppendPyStr(StringBuilder sb, string s)
     {
         char quote = s.Contains('\'') && !s.Contains('"') ? '"' : '\'';
         sb.Append(quote);
-        foreach (char c in s)
+        foreach (Rune r in s.EnumerateRunes())
         {
+            int c = r.Value;
             if (c == quote || c == '\\')
             {
-                sb.Append('\\').Append(c);
+                sb.Append('\\').Append((char)c);
             }
-            else if (c == '\n')
+            else if (c is '\n' or '\r' or '\t')
             {
-                sb.Append("\\n");
+                sb.Append(c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t");
             }
-            else if (c == '\r')
+            else if (c != ' ' && Rune.GetUnicodeCategory(r) is UnicodeCategory.Control or UnicodeCategory.Format
+                or UnicodeCategory.SpaceSeparator or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator
+                or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned or UnicodeCategory.Surrogate)
             {
-                sb.Append("\\r");
-            }
-            else if (c == '\t')
-            {
-                sb.Append("\\t");
-            }
-            else if (c < 0x20 || c == 0x7f)
-            {
-                sb.Append("\\x").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture));
+                sb.Append(c < 0x100 ? "\\x" + c.ToString("x2", CultureInfo.InvariantCulture)
+                    : c < 0x10000 ? "\\u" + c.ToString("x4", CultureInfo.InvariantCulture)
+                    : "\\U" + c.ToString("x8", CultureInfo.InvariantCulture));
             }
             else
             {
-                sb.Append(c);
+                sb.Append(r.ToString());
             }
         }
         sb.Append(quote);

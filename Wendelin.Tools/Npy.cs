@@ -438,6 +438,15 @@ internal static class PyLiteral
                     sb.Append((char)int.Parse(s.AsSpan(pos, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
                     pos += 4;
                     break;
+                case 'U' when pos + 8 <= s.Length:
+                    int cp = int.Parse(s.AsSpan(pos, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                    if (!Rune.IsValid(cp))
+                    {
+                        throw new FormatException($"\\U{s.Substring(pos, 8)} is not a character");
+                    }
+                    sb.Append(new Rune(cp).ToString());
+                    pos += 8;
+                    break;
                 default:
                     sb.Append(e);
                     break;

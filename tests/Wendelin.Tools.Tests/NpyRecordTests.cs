@@ -12,7 +12,7 @@ namespace Wendelin.Tools.Tests;
 /// nested records, subarray fields) and import reads everything numpy writes. The descr texts below are what
 /// numpy 1.26 / 2.x <c>numpy.save</c> writes for the dtype named in each comment.
 /// </summary>
-public sealed class NpyRecordTests
+public sealed class NpyRecordTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     public static TheoryData<string, int> NumpyDescrs => new()
     {
@@ -100,6 +100,59 @@ public sealed class NpyRecordTests
         DType overlapping = DType.Record([new DTypeField("b", DType.Int32, 4), new DTypeField("a", DType.Int32, 0)], 8);
         ToolException e = Assert.Throws<ToolException>(() => NpyHeader.Encode(overlapping, [1], ArrayOrder.C));
         Assert.Contains("--format raw", e.Hint, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Field_names_are_written_as_python_reprs()
+    {
+        DType d = DType.Record([new DTypeField("it's", DType.UInt8, 0), new DTypeField("both ' and \"", DType.UInt8, 1),
+            new DTypeField("nb\u00a0\u0007\u2028\U0001F600", DType.UInt8, 2, "caf\u00e9")], 3);
+        Assert.Equal("[(\"it's\", '|u1'), ('both \\' and \"', '|u1'), (('caf\u00e9', 'nb\\xa0\\x07\\u2028\U0001F600'), '|u1')]", d.ToString());
+    }
+
+    [Fact]
+    public void Random_records_with_gaps_titles_nesting_and_subarrays_round_trip_through_the_header()
+    {
+        int seed = Seeds.Announce(output, "npy descr round trip");
+        var random = new Random(seed);
+        for (int i = 0; i < 300; i++)
+        {
+            DType d = RandomType(random, 0);
+            byte[] h = NpyHeader.Encode(d, [3], ArrayOrder.C);
+            NpyHeader back = NpyHeader.Read(new MemoryStream(h), "mem");
+            Assert.True(d == back.DType, $"{d} came back as {back.DType}");
+            Assert.Equal(h, NpyHeader.Encode(back.DType, [3], ArrayOrder.C));
+        }
+    }
+
+    private static readonly string[] Plain = ["<f8", ">i4", "|u1", "|S3", "<U2", "|b1", "<c16", ">f4", "|V5", "<i2", ">u8"];
+
+    private static readonly string[] Names =
+        ["x", "it's", "say \"hi\"", "both ' and \"", "caf\u00e9", "\u540d", "back\\slash", "tab\there", "nb\u00a0sp", "bell\u0007", "ls\u2028", "emoji\U0001F600", "pua\U000F0000"];
+
+    private static DType RandomType(Random r, int depth)
+    {
+        if (depth >= 3 || r.Next(3) == 0)
+        {
+            return DType.Parse(Plain[r.Next(Plain.Length)]);
+        }
+        int n = r.Next(1, 5);
+        var fields = new List<DTypeField>();
+        int offset = 0;
+        for (int k = 0; k < n; k++)
+        {
+            offset += r.Next(3) == 0 ? r.Next(1, 4) : 0; // a gap: padding in the descr
+            DType t = RandomType(r, depth + 1);
+            if (r.Next(4) == 0)
+            {
+                t = r.Next(2) == 0 ? DType.SubArray(t, r.Next(1, 4)) : DType.SubArray(t, r.Next(1, 3), r.Next(1, 3));
+            }
+            string name = Names[r.Next(Names.Length)] + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string? title = r.Next(4) == 0 ? "T" + name : null;
+            fields.Add(new DTypeField(name, t, offset, title));
+            offset += t.ItemSize;
+        }
+        return DType.Record(fields, offset + (r.Next(3) == 0 ? r.Next(1, 5) : 0));
     }
 
     /// <summary>A version 1.0 .npy file as numpy writes it: the header dict padded to 64 bytes, then <paramref name="count"/> random items.</summary>
