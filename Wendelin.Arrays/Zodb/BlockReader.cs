@@ -17,10 +17,14 @@ namespace Wendelin.Arrays.Zodb;
 internal sealed record LoadedBlock(Oid ZBlk, Tid Serial, bool IsZBlk1, bool Regular, Oid[] Inner, Tid Before, (int Key, Oid Oid)[]? Chunks = null)
 {
     /// <summary>The oid of the chunk at <paramref name="key"/>, if the block has one.</summary>
-    public bool TryGetChunk(int key, out Oid oid)
+    public bool TryGetChunk(int key, out Oid oid) => TryGetChunk(key, out oid, out _);
+
+    /// <summary>The oid of the chunk at <paramref name="key"/> and its index in <see cref="Chunks"/>, if the block has one.</summary>
+    public bool TryGetChunk(int key, out Oid oid, out int index)
     {
         (int Key, Oid Oid)[]? chunks = Chunks;
         int lo = 0, hi = (chunks?.Length ?? 0) - 1;
+        index = -1;
         while (lo <= hi)
         {
             int mid = (lo + hi) >>> 1;
@@ -28,6 +32,7 @@ internal sealed record LoadedBlock(Oid ZBlk, Tid Serial, bool IsZBlk1, bool Regu
             if (k == key)
             {
                 oid = chunks[mid].Oid;
+                index = mid;
                 return true;
             }
             if (k < key)
@@ -50,7 +55,7 @@ internal sealed record LoadedBlock(Oid ZBlk, Tid Serial, bool IsZBlk1, bool Regu
 /// in the connection. Every check of spec/zbigfile.md §2 is made here; a failure is a
 /// <see cref="CorruptBlockException"/> naming the block and the object.
 /// </summary>
-internal static class BlockReader
+internal static partial class BlockReader
 {
     private const string Module = "wendelin.bigfile.file_zodb";
 

@@ -53,6 +53,7 @@ public sealed partial class FileStorage : IStorage
     // Guarded by _state: the published, committed view. A pack replaces the data file (_file) together with the
     // index and end; every read takes the file with its snapshot, so it reads the bytes its positions refer to.
     private IStorageFile _file;
+    private RecordCache _records = new(); // what locating reads learned of _file's records (FS-L10)
     private FsIndex _index = new();
     private long _end;
     private Tid _lastTid;
