@@ -11,7 +11,9 @@ namespace Wendelin.Tools.Tests;
 /// </summary>
 public sealed class ProcessTests
 {
-    private static Process Start(params string[] args)
+    private static Process Start(params string[] args) => Start(null, args);
+
+    private static Process Start(IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "wendelin.dll");
         string host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
@@ -27,12 +29,19 @@ public sealed class ProcessTests
             info.ArgumentList.Add(a);
         }
         info.Environment.Remove("TERM");
+        info.Environment.Remove("WENDELIN_CORE_ZBLK_FMT");
+        foreach ((string name, string? value) in environment ?? new Dictionary<string, string?>())
+        {
+            info.Environment[name] = value;
+        }
         return Process.Start(info)!;
     }
 
-    private static (int Code, string Output, string Error) RunProcess(params string[] args)
+    private static (int Code, string Output, string Error) RunProcess(params string[] args) => RunProcess(null, args);
+
+    private static (int Code, string Output, string Error) RunProcess(IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        using Process p = Start(args);
+        using Process p = Start(environment, args);
         Task<string> output = p.StandardOutput.ReadToEndAsync();
         Task<string> error = p.StandardError.ReadToEndAsync();
         Assert.True(p.WaitForExit(60_000), "the command did not finish");
@@ -54,6 +63,36 @@ public sealed class ProcessTests
             Assert.Contains("040d3e530ad94e66", output, StringComparison.Ordinal);
         }
         Assert.Equal(Fixtures.Bytes("basic.fs"), File.ReadAllBytes(path));
+    }
+
+    [Theory]
+    [InlineData(null, "{\"0-2\":\"ZBlk0\"}")]
+    [InlineData("ZBlk0", "{\"0-2\":\"ZBlk0\"}")]
+    [InlineData("ZBlk1", "{\"0-2\":\"ZBlk1\"}")]
+    [InlineData("auto", "{\"0-1\":\"ZBlk0\",\"2\":\"ZBlk1\"}")]
+    public void The_default_block_format_follows_WENDELIN_CORE_ZBLK_FMT(string? value, string runs)
+    {
+        // spec/zbigfile.md ZB-21: import without --block-format writes in ZBlkFormats.Default, which a fresh process
+        // reads from the variable (unset: ZBlk0; auto: full blocks ZBlk0, the small growing tail ZBlk1, ZB-22)
+        using var dir = new TempDirectory("process-zblk-fmt");
+        const int blksize = 2 << 20;
+        long items = (2L * blksize + blksize / 8) / 8; // two full blocks and an eighth of a third
+        byte[] header = NpyHeader.Encode(Wendelin.Arrays.DType.Float64, [items], Wendelin.Arrays.ArrayOrder.C);
+        var data = new byte[items * 8];
+        new Random(5).NextBytes(data);
+        string npy = dir.File("in.npy"), db = dir.File("f.fs");
+        File.WriteAllBytes(npy, [.. header, .. data]);
+        var env = new Dictionary<string, string?>();
+        if (value is not null)
+        {
+            env["WENDELIN_CORE_ZBLK_FMT"] = value;
+        }
+        (int code, _, string error) = RunProcess(env, "array", "import", db, "A", npy);
+        Assert.True(code == 0, error);
+        (code, string output, error) = DemoTests.Run("array", "info", "--json", db, "A");
+        Assert.True(code == 0, error);
+        var info = System.Text.Json.Nodes.JsonNode.Parse(output)!.AsObject();
+        Assert.Equal(runs, info["block_formats"]!.ToJsonString());
     }
 
     [Fact]
