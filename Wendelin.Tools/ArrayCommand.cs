@@ -86,6 +86,12 @@ internal static class ArrayCommand
         };
         if (hash)
         {
+            var runs = new JsonObject();
+            foreach ((long first, long last, string cls) in c.Runs)
+            {
+                runs[first == last ? first.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{first}-{last}")] = cls;
+            }
+            o["block_formats"] = runs;
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             ArrayBytes.Read(a.AsBigArray(), ArrayOrder.C, piece =>
             {
@@ -97,7 +103,11 @@ internal static class ArrayCommand
         return o;
     }
 
-    internal sealed record BlockCounts(long Spanned, int Present, SortedDictionary<string, int> ByClass)
+    /// <summary>
+    /// Blocks of an array: spanned, present, a count per class, and the runs of consecutive present blocks of one
+    /// class in block order (holes are the gaps between runs; spec/tools.md TL-9).
+    /// </summary>
+    internal sealed record BlockCounts(long Spanned, int Present, SortedDictionary<string, int> ByClass, List<(long First, long Last, string Class)> Runs)
     {
         public string Summary
         {
@@ -121,6 +131,7 @@ internal static class ArrayCommand
     internal static BlockCounts Count(ZBigArray a)
     {
         var byClass = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var runs = new List<(long First, long Last, string Class)>();
         int present = 0;
         long bs = a.File.BlockSize;
         long spanned = (a.NBytes + bs - 1) / bs;
@@ -132,7 +143,15 @@ internal static class ArrayCommand
             }
             present++;
             byClass[cls] = byClass.GetValueOrDefault(cls) + 1;
+            if (runs.Count > 0 && runs[^1].Last == block - 1 && runs[^1].Class == cls)
+            {
+                runs[^1] = (runs[^1].First, block, cls);
+            }
+            else
+            {
+                runs.Add((block, block, cls));
+            }
         }
-        return new BlockCounts(spanned, present, byClass);
+        return new BlockCounts(spanned, present, byClass, runs);
     }
 }

@@ -9,7 +9,10 @@ namespace Wendelin.Tools;
 /// NumPy's <c>.npy</c> file format, versions 1.0, 2.0 and 3.0 (numpy/lib/format.py): the magic <c>\x93NUMPY</c>,
 /// the version, a little-endian header length (2 bytes in 1.0, 4 bytes later), a Python dict literal with
 /// <c>descr</c>, <c>fortran_order</c> and <c>shape</c> padded with spaces and a newline so the data starts at a
-/// multiple of 64, then the items in C or F order. Plain dtypes and packed record dtypes are supported.
+/// multiple of 64, then the items in C or F order. <c>descr</c> is what numpy's <c>dtype_to_descr</c> writes
+/// (spec/arrays.md AR-1a): a type string, or for a record the list of fields with <c>('', '|Vn')</c> padding
+/// entries, <c>((title, name), type)</c> for titled fields, nested lists for nested records and a third item for
+/// subarray fields; import reads all of it back the way numpy's <c>descr_to_dtype</c> does.
 /// </summary>
 internal sealed record NpyHeader(DType DType, bool FortranOrder, long[] Shape, long DataOffset, int Major)
 {
@@ -34,6 +37,11 @@ internal sealed record NpyHeader(DType DType, bool FortranOrder, long[] Shape, l
     /// <summary>The header of an array of <paramref name="dtype"/> and <paramref name="shape"/> in <paramref name="order"/>, as numpy writes it.</summary>
     public static byte[] Encode(DType dtype, ReadOnlySpan<long> shape, ArrayOrder order)
     {
+        if (!dtype.HasNumpyDescr)
+        {
+            throw new ToolException($"dtype {dtype} has overlapping or out-of-order fields, which a .npy header cannot describe (numpy.save refuses it too)",
+                "export it with --format raw");
+        }
         var sb = new StringBuilder("{'descr': ");
         sb.Append(dtype.ToString());
         sb.Append(", 'fortran_order': ").Append(order == ArrayOrder.F ? "True" : "False");
@@ -159,6 +167,9 @@ internal sealed record NpyHeader(DType DType, bool FortranOrder, long[] Shape, l
         return h;
     }
 
+    // numpy.lib.format.descr_to_dtype: a str is a type string; a tuple (descr, shape) a subarray; a list the fields
+    // of a record, each (name, descr[, shape]) with name a str or (title, name), laid out one after another; a
+    // field named '' of a plain void type is padding: it takes its bytes and makes no field (AR-1a).
     private static DType ToDType(object? descr, int depth)
     {
         if (depth > 16)
@@ -169,9 +180,11 @@ internal sealed record NpyHeader(DType DType, bool FortranOrder, long[] Shape, l
         {
             case string s:
                 return DType.Parse(s);
+            case object?[] { Length: 2 } sub:
+                return DType.SubArray(ToDType(sub[0], depth + 1), SubShape(sub[1]));
             case List<object?> fields:
                 var list = new List<DTypeField>();
-                int offset = 0;
+                long offset = 0;
                 foreach (object? f in fields)
                 {
                     if (f is not object?[] { Length: 2 or 3 } t)
@@ -187,25 +200,43 @@ internal sealed record NpyHeader(DType DType, bool FortranOrder, long[] Shape, l
                     DType type = ToDType(t[1], depth + 1);
                     if (t.Length == 3)
                     {
-                        long[] sub = t[2] switch
-                        {
-                            long n => [n],
-                            object?[] dims when dims.All(static d => d is long) => [.. dims.Select(static d => (long)d!)],
-                            _ => throw new ArgumentException("a field shape is an int or a tuple of ints"),
-                        };
-                        type = DType.SubArray(type, sub);
+                        type = DType.SubArray(type, SubShape(t[2]));
                     }
-                    if (name.Length > 0)
+                    bool padding = name.Length == 0 && type.Kind == DTypeKind.Void && !type.IsRecord && type.SubArrayBase is null;
+                    if (!padding)
                     {
-                        list.Add(new DTypeField(name, type, offset, title));
+                        if (name.Length == 0)
+                        {
+                            throw new ArgumentException($"a field without a name must be void padding ('|Vn'), not {type}");
+                        }
+                        if (offset > int.MaxValue)
+                        {
+                            throw new ArgumentException("record too large");
+                        }
+                        list.Add(new DTypeField(name, type, (int)offset, title));
                     }
-                    offset = checked(offset + type.ItemSize);
+                    offset += type.ItemSize;
                 }
-                return DType.Record(list, offset);
+                if (list.Count == 0)
+                {
+                    throw new ArgumentException("a record needs at least one field that is not padding");
+                }
+                if (offset > int.MaxValue)
+                {
+                    throw new ArgumentException("record too large");
+                }
+                return DType.Record(list, (int)offset);
             default:
-                throw new ArgumentException("descr is a type string or a list of fields");
+                throw new ArgumentException("descr is a type string, a (descr, shape) tuple or a list of fields");
         }
     }
+
+    private static long[] SubShape(object? shape) => shape switch
+    {
+        long n => [n],
+        object?[] dims when dims.All(static d => d is long) => [.. dims.Select(static d => (long)d!)],
+        _ => throw new ArgumentException("a subarray shape is an int or a tuple of ints"),
+    };
 
     private static int ReadFully(Stream s, Span<byte> buffer)
     {
@@ -406,6 +437,15 @@ internal static class PyLiteral
                 case 'u' when pos + 4 <= s.Length:
                     sb.Append((char)int.Parse(s.AsSpan(pos, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
                     pos += 4;
+                    break;
+                case 'U' when pos + 8 <= s.Length:
+                    int cp = int.Parse(s.AsSpan(pos, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                    if (!Rune.IsValid(cp))
+                    {
+                        throw new FormatException($"\\U{s.Substring(pos, 8)} is not a character");
+                    }
+                    sb.Append(new Rune(cp).ToString());
+                    pos += 8;
                     break;
                 default:
                     sb.Append(e);

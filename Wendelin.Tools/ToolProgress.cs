@@ -39,8 +39,11 @@ internal sealed class ToolProgress
         _console = console;
     }
 
-    /// <summary>Plain lines start after this long, so quick runs stay quiet (tests set it to zero).</summary>
-    internal static TimeSpan PlainDelay { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>How long a run stays quiet before plain lines start (TL-7).</summary>
+    internal static readonly TimeSpan DefaultPlainDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>Plain lines start after this long, so quick runs stay quiet (test seam: tests set it).</summary>
+    internal static TimeSpan PlainDelay { get; set; } = DefaultPlainDelay;
 
     /// <summary>Test seam: render bars on this console even when nothing is a terminal.</summary>
     internal static IAnsiConsole? TerminalOverride { get; set; }

@@ -79,7 +79,8 @@ public sealed unsafe class BlockScan : IDisposable
         int depth = (int)Math.Clamp(ReadAheadBytes / _blockSize, 2, 64);
         _ring = new Item[depth];
         _ringBuffers = new nint[depth];
-        _background = cache.LoadsInBackground && _blockCount > 2; // a thread is worth it from three blocks on
+        // a thread is worth it from three blocks on, unless the block file has the OS read ahead itself
+        _background = cache.LoadsInBackground && _blockCount > 2 && _source is not { ReadsAhead: true };
         Offset = offset;
     }
 

@@ -31,6 +31,14 @@ public interface IBlockSource : IBlockFile
     /// buffer of its own.
     /// </summary>
     bool TryLease(long block, out BlockLease lease);
+
+    /// <summary>
+    /// True when loads of consecutive blocks make the file ask the OS to read the bytes that follow in the
+    /// background (a ZBigFile over a FileStorage, spec/zbigfile.md ZB-49): a scan then loads each block on the
+    /// consumer's thread when it gets there, as a plain sequential read does, instead of through a read-ahead
+    /// thread (BF-50), so no block waits for a hand-over between threads.
+    /// </summary>
+    bool ReadsAhead => false;
 }
 
 /// <summary>

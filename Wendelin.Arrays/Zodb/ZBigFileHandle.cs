@@ -1,6 +1,10 @@
 using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Wendelin.Arrays.BigFile;
 using Wendelin.Storage;
+using Wendelin.Storage.Fs;
 using Wendelin.Storage.Persistence;
 
 namespace Wendelin.Arrays.Zodb;
@@ -28,11 +32,19 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
     private readonly Lock _loadedLock = new();
     private readonly Dictionary<long, LoadedBlock> _loaded = [];
 
+    // the shape of each ZBlk record revision read straight from a FileStorage (ZB-49), by oid: thread-safe
+    private readonly ConcurrentDictionary<Oid, RecordShape> _shapes = new();
+
+    // where the chunks of known ZBlk1 layouts lie in the data file (ZB-49): per LoadedBlock object, gone with it
+    private readonly ConditionalWeakTable<LoadedBlock, ChunkSpots> _chunkSpots = new();
+    private readonly FileStorage? _fileStorage;
+
     public ZBigFileHandle(ZBigFile file, Connection conn, FileHandleOptions? options)
     {
         _file = file;
         _conn = conn;
         _storage = conn.Storage;
+        _fileStorage = _storage as FileStorage;
         BlockSize = file.BlockSize;
         _scratchDirectory = options?.ScratchDirectory;
         _sortKey = "\0wendelin.ZBigFile " + (file.PersistentOid?.ToString() ?? "new") + " of " + conn.SortKey;
@@ -192,8 +204,22 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
             {
                 return; // a load of an older snapshot finished after a newer one
             }
-            Array.Sort(info.Inner); // searched at invalidation
+
             _loaded[block] = info;
+        }
+    }
+
+    /// <summary><see cref="Remember"/> for a ZBlk0 load, allocating nothing when the same load was recorded before (a scan's next pass).</summary>
+    private void RememberZBlk0(long block, Oid oid, Tid serial, Tid before)
+    {
+        lock (_loadedLock)
+        {
+            if (_loaded.TryGetValue(block, out LoadedBlock? known)
+                && (known.Before > before || (known is { IsZBlk1: false } && known.ZBlk == oid && known.Serial == serial && known.Before == before)))
+            {
+                return; // a newer load was recorded meanwhile, or this very one
+            }
+            _loaded[block] = new LoadedBlock(oid, serial, false, true, [], before);
         }
     }
 
@@ -205,7 +231,7 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         }
     }
 
-    // ---- loading (ZB-42) ----
+    // ---- loading (ZB-42, ZB-49) ----
 
     public void LoadBlock(long block, Span<byte> buffer)
     {
@@ -215,14 +241,30 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
             buffer.Clear(); // a hole (ZB-6)
             return;
         }
+        if (_fileStorage is { } fs)
+        {
+            // a canonical ZBlk0 is read from the data file straight into the buffer (ZB-49)
+            RecordShape shape = BlockReader.ShapeOf(fs, _shapes, block, oid, s.Before, out PayloadLocation at);
+            if (shape.Canonical)
+            {
+                ReadAhead(fs, block, s);
+                long started = Stopwatch.GetTimestamp();
+                BlockReader.ReadZBlk0(fs, block, at, shape, BlockSize, 0, buffer);
+                Volatile.Write(ref _lastLoadTicks, Stopwatch.GetTimestamp() - started);
+                RememberZBlk0(block, oid, at.Serial, s.Before);
+                return;
+            }
+        }
         LoadedBlock info = BlockReader.Read(_storage, block, oid, s.Before, buffer, LoadedInfo(block));
         Remember(block, info);
     }
 
     /// <summary>
-    /// A ZBlk0 block without copying (ZB-48, spec/bigfile.md BF-52): its record's payload slice, trailing zeros
-    /// stripped by the writer implied; a hole is empty. Read as of the current snapshot and recorded like a load
-    /// (ZB-42). Other blocks are declined: the caller loads them (<see cref="LoadBlock"/>).
+    /// A block without copying (ZB-48, spec/bigfile.md BF-52): a hole is empty. Over a FileStorage every other block
+    /// is declined: <see cref="LoadBlock"/> reads a ZBlk0's bytes straight into the caller's buffer, which is as
+    /// good as it gets, and a ZBlk1 must be assembled anyway. Over other storages a ZBlk0 block is leased as its
+    /// record's payload slice, trailing zeros stripped by the writer implied, read as of the current snapshot and
+    /// recorded like a load (ZB-42).
     /// </summary>
     public bool TryLease(long block, out BlockLease lease)
     {
@@ -232,7 +274,7 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
             lease = default; // a hole (ZB-6)
             return true;
         }
-        if (BlockReader.TryLease(_storage, block, oid, s.Before, BlockSize) is not { } found)
+        if (_fileStorage is not null || BlockReader.TryLease(_storage, block, oid, s.Before, BlockSize) is not { } found)
         {
             lease = default;
             return false;
@@ -242,10 +284,37 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         return true;
     }
 
-    /// <summary>Part of a block (a direct read, BF-54): copied out of the block's lease, or of a load of it.</summary>
+    /// <summary>Over a FileStorage sequential loads hint the data file's next bytes to the OS (ZB-49): scans load on their own thread.</summary>
+    public bool ReadsAhead => _fileStorage is not null;
+
+    /// <summary>
+    /// Part of a block (a direct read, BF-54). Over a FileStorage (ZB-49): of a canonical ZBlk0, only the bytes
+    /// asked for are read; of a regular ZBlk1 whose chunk layout this handle knows for the revision the snapshot
+    /// holds, only the chunk records the range touches (up to <see cref="PartialChunks"/>). Anything else is
+    /// copied out of the block's lease, or of a load of it.
+    /// </summary>
     public void ReadAt(long block, int offset, Span<byte> destination)
     {
-        if (TryLease(block, out BlockLease lease))
+        BlockTableSnapshot s = _snapshot;
+        if (!s.Blocks.TryGetValue(block, out Oid oid))
+        {
+            destination.Clear(); // a hole (ZB-6)
+            return;
+        }
+        if (_fileStorage is { } fs)
+        {
+            RecordShape shape = BlockReader.ShapeOf(fs, _shapes, block, oid, s.Before, out PayloadLocation at);
+            if (shape.Canonical)
+            {
+                BlockReader.ReadZBlk0(fs, block, at, shape, BlockSize, offset, destination);
+                return;
+            }
+            if (TryReadChunks(fs, block, oid, at.Serial, s.Before, offset, destination))
+            {
+                return;
+            }
+        }
+        else if (TryLease(block, out BlockLease lease))
         {
             using (lease)
             {
@@ -266,5 +335,114 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         {
             ArrayPool<byte>.Shared.Return(whole);
         }
+    }
+
+    // loads in block order (a scan, a streaming pass) ask the OS for the next blocks' records (ZB-49)
+    private long _lastLoaded = -2;
+    private long _hintedTo = -1;
+    private long _lastLoadTicks;
+
+    /// <summary>How many blocks past the one being loaded sequential loads keep the OS reading (16 MiB, 2..64 blocks).</summary>
+    private int ReadAheadBlocks => (int)Math.Clamp((16L << 20) / BlockSize, 2, 64);
+
+    /// <summary>A block load faster than this many bytes per second came from the OS page cache: no hints then.</summary>
+    private const double CachedBytesPerSecond = 4e9;
+
+    /// <summary>
+    /// When <paramref name="block"/> follows the previous load and that load had to wait for the disk, hints the
+    /// current records of the next <see cref="ReadAheadBlocks"/> blocks of snapshot <paramref name="s"/> (FS-L11),
+    /// in block order, renewed when half of them are loaded. The records are found in the storage's index,
+    /// wherever they lie (a transaction stores new blocks in reverse order, as ZODB does, so the kernel's own
+    /// read-ahead does not see a forward scan as sequential): nothing is read here, and a wrong guess costs I/O,
+    /// never a wrong byte. Loads from the page cache skip the hints (asking costs a walk over the cached pages).
+    /// Loads may run on several threads: a lost update only means one hint more or less.
+    /// </summary>
+    private void ReadAhead(FileStorage fs, long block, BlockTableSnapshot s)
+    {
+        if (Interlocked.Exchange(ref _lastLoaded, block) != block - 1)
+        {
+            return;
+        }
+        long ticks = Volatile.Read(ref _lastLoadTicks);
+        if (ticks > 0 && BlockSize * (double)Stopwatch.Frequency / ticks > CachedBytesPerSecond)
+        {
+            return;
+        }
+        int ahead = ReadAheadBlocks;
+        long hinted = Volatile.Read(ref _hintedTo);
+        long from = block + 1, to = block + 1 + ahead;
+        if (hinted > from && hinted <= to)
+        {
+            if (hinted - from >= ahead / 2)
+            {
+                return; // still far enough ahead
+            }
+            from = hinted;
+        }
+        Volatile.Write(ref _hintedTo, to);
+        Span<Oid> oids = stackalloc Oid[64];
+        int n = 0;
+        for (long b = from; b < to; b++)
+        {
+            if (s.Blocks.TryGetValue(b, out Oid oid))
+            {
+                oids[n++] = oid;
+            }
+        }
+        // a ZBlk0 record: header, the pickle's few bytes and up to a block of payload
+        fs.WillNeedCurrent(oids[..n], BlockSize + 4096L);
+    }
+
+    /// <summary>A partial read of a ZBlk1 reads its chunk records when it touches at most this many; else the whole block.</summary>
+    internal const int PartialChunks = 4;
+
+    /// <summary>
+    /// Bytes of a ZBlk1 block from the chunks they lie in, when this handle knows the block's regular chunk layout
+    /// for revision <paramref name="serial"/> (a load recorded it, ZB-42; a change of the chunk tree makes the
+    /// handle forget it, ZB-43); false when it does not, or a chunk is no longer regular.
+    /// </summary>
+    private bool TryReadChunks(FileStorage fs, long block, Oid oid, Tid serial, Tid before, int offset, Span<byte> destination)
+    {
+        const int chunk = BlockReader.ChunkSize;
+        if (destination.IsEmpty || LoadedInfo(block) is not { IsZBlk1: true, Regular: true, Chunks: not null } known
+            || known.ZBlk != oid || known.Serial != serial
+            || (offset + destination.Length - 1) / chunk - offset / chunk >= PartialChunks)
+        {
+            return false;
+        }
+        ChunkSpots spots = _chunkSpots.GetValue(known, static k => new ChunkSpots(k.Chunks!.Length));
+        for (int at = offset; at < offset + destination.Length;)
+        {
+            int key = at / chunk * chunk;
+            int n = Math.Min(key + chunk, offset + destination.Length) - at;
+            Span<byte> part = destination.Slice(at - offset, n);
+            if (!known.TryGetChunk(key, out Oid zdata, out int index))
+            {
+                part.Clear(); // no chunk there: zeros (ZB-6)
+            }
+            else if (spots.TryGet(fs, index, out PayloadLocation data, zdata))
+            {
+                // the chunk's bytes were found before for this layout: read only those asked for
+                int m = Math.Clamp(data.Length - (at - key), 0, n);
+                if (m > 0)
+                {
+                    fs.ReadPayload(data, at - key, part[..m]);
+                }
+                part[m..].Clear();
+            }
+            else if (BlockReader.ReadChunkPart(fs, block, zdata, key, before, BlockSize, at - key, part, out PayloadLocation found))
+            {
+                if (found.File is not null)
+                {
+                    spots.Set(fs, index, found);
+                }
+            }
+            else
+            {
+                return false;
+            }
+            at += n;
+        }
+        return true;
     }
 }

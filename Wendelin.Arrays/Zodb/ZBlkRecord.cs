@@ -31,21 +31,33 @@ internal static class ZBlkRecord
     }
 
     /// <summary>The same on a span: the payload's offset and length in <paramref name="r"/>.</summary>
-    public static bool TryPayload(ReadOnlySpan<byte> r, string name, out int offset, out int size)
+    public static bool TryPayload(ReadOnlySpan<byte> r, string name, out int offset, out int size) =>
+        TryLayout(r, r.Length >= 3 ? r[^3..] : default, r.Length, name, out offset, out size);
+
+    /// <summary>Bytes of a record's start that <see cref="TryLayout"/> needs at most (the class pickle, PROTO and the bytes opcode).</summary>
+    public const int HeadBytes = 64;
+
+    /// <summary>
+    /// The same from parts of a record of <paramref name="length"/> bytes: its first bytes <paramref name="head"/> (at
+    /// least <see cref="HeadBytes"/> of them, or the whole record) and its last 3 bytes <paramref name="tail"/>. So a
+    /// reader can find where the payload lies without reading it (a partial read, a read into a buffer of its own).
+    /// </summary>
+    public static bool TryLayout(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, long length, string name, out int offset, out int size)
     {
         offset = size = 0;
         byte[] cls = name == "ZBlk0" ? ZBlk0Class : ZDataClass;
-        if (!r.StartsWith(cls))
+        if (tail.Length != 3 || head.Length > length || !head.StartsWith(cls))
         {
             return false;
         }
+        ReadOnlySpan<byte> r = head;
         int p = cls.Length;
         if (r.Length < p + 3 || r[p] != 0x80 || r[p + 1] != 0x03)
         {
             return false;
         }
         p += 2;
-        long length;
+        long bytes;
         switch (r[p])
         {
             case (byte)'C': // SHORT_BINBYTES
@@ -53,7 +65,7 @@ internal static class ZBlkRecord
                 {
                     return false;
                 }
-                length = r[p + 1];
+                bytes = r[p + 1];
                 p += 2;
                 break;
             case (byte)'B': // BINBYTES
@@ -61,19 +73,19 @@ internal static class ZBlkRecord
                 {
                     return false;
                 }
-                length = BinaryPrimitives.ReadUInt32LittleEndian(r[(p + 1)..]);
+                bytes = BinaryPrimitives.ReadUInt32LittleEndian(r[(p + 1)..]);
                 p += 5;
                 break;
             default:
                 return false;
         }
         // the payload, then BINPUT 1 and STOP ending the record
-        if (length != r.Length - p - 3 || r[^3] != (byte)'q' || r[^2] != 0x01 || r[^1] != (byte)'.')
+        if (bytes != length - p - 3 || tail[0] != (byte)'q' || tail[1] != 0x01 || tail[2] != (byte)'.')
         {
             return false;
         }
         offset = p;
-        size = (int)length;
+        size = (int)bytes;
         return true;
     }
 }

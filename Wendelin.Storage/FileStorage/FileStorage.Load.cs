@@ -28,8 +28,10 @@ public sealed partial class FileStorage
     /// <see cref="LoadBefore(Oid, Tid)"/> with the payload read into a buffer from <paramref name="allocate"/> (given
     /// the payload length, it returns an array at least that long, e.g. from a pool): the result's data is the
     /// first bytes of it. For readers of large records (array blocks) that copy the data out at once.
+    /// <paramref name="firstRead"/> (at most 16 KiB) is how many bytes the first read takes at the record: a payload
+    /// that fits in them costs one read.
     /// </summary>
-    internal LoadBeforeResult? LoadBefore(Oid oid, Tid before, Func<int, byte[]>? allocate)
+    internal LoadBeforeResult? LoadBefore(Oid oid, Tid before, Func<int, byte[]>? allocate, int firstRead = SpeculativeReadSize)
     {
         ThrowIfUnusable();
         if (!TryGetPosition(oid, out long pos, out long end, out IStorageFile file))
@@ -37,7 +39,7 @@ public sealed partial class FileStorage
             throw new PosKeyException(oid);
         }
         Tid? next = null;
-        Span<byte> first = stackalloc byte[SpeculativeReadSize];
+        Span<byte> first = stackalloc byte[Math.Clamp(firstRead, DataHeader.Size, 16 << 10)];
         DataHeader h = ReadDataHeader(file, pos, end, oid, first, out int got);
         while (h.Tid >= before)
         {

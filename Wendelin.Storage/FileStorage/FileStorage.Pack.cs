@@ -273,6 +273,7 @@ public sealed partial class FileStorage
             _retiredFiles.Clear();
             _retiredFiles.Add(_file); // readers that started before this swap finish on the old bytes
             _file = reopened;
+            _records = new RecordCache(); // positions in the new file name other records
             _index = packer.Index;
             _end = newEnd;
             _indexSavedAt = -1;

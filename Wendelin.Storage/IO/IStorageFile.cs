@@ -31,6 +31,14 @@ internal interface IStorageFile : IDisposable
 
     /// <summary>Makes every write so far durable (fsync): a durability point (spec/filestorage.md FS-D1).</summary>
     void FlushDurable();
+
+    /// <summary>
+    /// A hint that bytes [<paramref name="position"/>, position + length) will be read soon (spec/filestorage.md
+    /// FS-L11): the OS file starts reading them in the background. Never fails, never changes what reads return.
+    /// </summary>
+    void WillNeed(long position, long length)
+    {
+    }
 }
 
 /// <summary>How <see cref="IStorageFileSystem.Open"/> opens a file.</summary>

@@ -63,6 +63,27 @@ internal sealed class OsStorageFile : IStorageFile
 
     private const int EIntr = 4;
 
+    public void WillNeed(long position, long length)
+    {
+        if (OperatingSystem.IsLinux() && position >= 0 && length > 0 && !_handle.IsClosed)
+        {
+            try
+            {
+                // POSIX_FADV_WILLNEED: the kernel queues the reads and returns; a failure only means no read-ahead
+                _ = PosixFadvise(_handle, position, length, PosixFadvWillNeed);
+            }
+            catch (ObjectDisposedException)
+            {
+                // the storage closed meanwhile: nothing to read ahead for
+            }
+        }
+    }
+
+    private const int PosixFadvWillNeed = 3;
+
+    [DllImport("libc", EntryPoint = "posix_fadvise")]
+    private static extern int PosixFadvise(SafeFileHandle fd, long offset, long length, int advice);
+
     [DllImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static extern int Fdatasync(SafeFileHandle fd);
 

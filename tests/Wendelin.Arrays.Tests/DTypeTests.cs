@@ -116,7 +116,11 @@ public sealed class DTypeTests
         Assert.Equal(16, r.ItemSize);
         Assert.Equal(8, r.Alignment);
         Assert.True(r.IsAlignedStruct);
-        Assert.Equal("{'names': ['a', 'b'], 'formats': ['|u1', '<f8'], 'offsets': [0, 8], 'itemsize': 16}", r.ToString());
+        Assert.Equal("[('a', '|u1'), ('', '|V7'), ('b', '<f8')]", r.ToString()); // numpy's dtype.descr (AR-1a)
+        DType overlapping = DType.Record([new DTypeField("b", DType.Int32, 4), new DTypeField("a", DType.Int32, 0)], 8);
+        Assert.Equal("{'names': ['b', 'a'], 'formats': ['<i4', '<i4'], 'offsets': [4, 0], 'itemsize': 8}", overlapping.ToString());
+        Assert.False(overlapping.HasNumpyDescr);
+        Assert.True(r.HasNumpyDescr);
     }
 
     [Fact]

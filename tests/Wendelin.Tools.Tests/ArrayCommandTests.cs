@@ -73,6 +73,121 @@ public sealed class ArrayCommandTests
                 Assert.Equal(expected["shape"]!.ToJsonString(), info["shape"]!.ToJsonString());
             }
         }
+        // the final state against everything the fixture says of each array
+        foreach ((string key, JsonNode? node) in doc["arrays"]!.AsObject())
+        {
+            JsonObject expected = node!.AsObject();
+            (int code, string output, string error) = Run("array", "info", "--json", Fixtures.Path(name + ".fs"), key);
+            Assert.True(code == 0, error);
+            JsonObject info = JsonNode.Parse(output)!.AsObject();
+            Assert.Equal((string)expected["oid"]!, (string)info["oid"]!);
+            Assert.Equal(expected["shape"]!.ToJsonString(), info["shape"]!.ToJsonString());
+            Assert.Equal((string)expected["dtype"]!, (string)info["dtype"]!);
+            Assert.Equal((string)expected["order"]!, (string)info["order"]!);
+            Assert.Equal((int)expected["itemsize"]!, (int)info["itemsize"]!);
+            Assert.Equal((long)expected["nbytes"]!, (long)info["nbytes"]!);
+            Assert.Equal((long)expected["blksize"]!, (long)info["blksize"]!);
+            Assert.Equal((long)expected["blocks_spanned"]!, (long)info["blocks_spanned"]!);
+            JsonArray present = expected["blocks_present"]!.AsArray();
+            Assert.Equal(present.Count, (int)info["blocks_present"]!);
+            // formats: a count per class, and the runs of blocks per class, both from the fixture's list of blocks
+            var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            var runs = new List<string>();
+            long runStart = -1, prev = -2;
+            string? runClass = null;
+            foreach (JsonNode? b in present)
+            {
+                string cls = ((string)b!["class"]!)["wendelin.bigfile.file_zodb.".Length..];
+                long blk = (long)b["blk"]!;
+                counts[cls] = counts.GetValueOrDefault(cls) + 1;
+                if (blk != prev + 1 || cls != runClass)
+                {
+                    if (runClass is not null)
+                    {
+                        runs.Add(Run1(runStart, prev, runClass));
+                    }
+                    runStart = blk;
+                    runClass = cls;
+                }
+                prev = blk;
+            }
+            if (runClass is not null)
+            {
+                runs.Add(Run1(runStart, prev, runClass));
+            }
+            Assert.Equal(counts, info["formats"]!.AsObject().ToDictionary(kv => kv.Key, kv => (int)kv.Value!));
+            Assert.Equal(runs, info["block_formats"]!.AsObject().Select(kv => Run1Text(kv.Key, (string)kv.Value!)).ToList());
+            Assert.Equal((string)expected["sha256_c_order"]!, (string)info["sha256_c_order"]!);
+        }
+
+        static string Run1(long first, long last, string cls) => first == last ? $"{first}:{cls}" : $"{first}-{last}:{cls}";
+
+        static string Run1Text(string key, string cls) => $"{key}:{cls}";
+    }
+
+    [Fact]
+    public void Info_gives_the_runs_of_block_formats_of_a_mixed_array_with_holes()
+    {
+        using var dir = new TempDirectory("array-runs");
+        string db = dir.File("m.fs");
+        const int bs = 64 * 1024;
+        using (var database = new Wendelin.Storage.Persistence.Database(FileStorage.Open(db, new FileStorageOptions { Create = true, Fsync = false })))
+        {
+            var c = database.Open();
+            var a = new ZBigArray([8L * bs], DType.UInt8, blockSize: bs) { BlockFormat = Wendelin.Arrays.Zodb.ZBlkFormat.ZBlk0 };
+            c.Root["m"] = a;
+            c.TransactionManager.Commit();
+            foreach (long b in new long[] { 0, 1, 2, 6, 7 })
+            {
+                a.SetItem((byte)1, b * bs);
+            }
+            c.TransactionManager.Commit();
+            a.BlockFormat = Wendelin.Arrays.Zodb.ZBlkFormat.ZBlk1;
+            a.SetItem((byte)2, 4L * bs);
+            a.SetItem((byte)2, 1L * bs + 5); // block 1 becomes a ZBlk1 between ZBlk0 blocks
+            c.TransactionManager.Commit();
+            c.Dispose();
+        }
+        (int code, string output, string error) = Run("array", "info", "--json", db, "m");
+        Assert.True(code == 0, error);
+        JsonObject info = JsonNode.Parse(output)!.AsObject();
+        Assert.Equal("{\"0\":\"ZBlk0\",\"1\":\"ZBlk1\",\"2\":\"ZBlk0\",\"4\":\"ZBlk1\",\"6-7\":\"ZBlk0\"}", info["block_formats"]!.ToJsonString());
+        Assert.Equal("{\"ZBlk0\":4,\"ZBlk1\":2}", info["formats"]!.ToJsonString());
+        Assert.Equal(6, (int)info["blocks_present"]!);
+        Assert.Equal(8, (long)info["blocks_spanned"]!);
+        (code, output, _) = Run("array", "info", db, "m");
+        Assert.Equal(0, code);
+        Assert.Contains("0:ZBlk0 1:ZBlk1 2:ZBlk0 4:ZBlk1 6-7:ZBlk0", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void List_at_an_older_tid_shows_the_arrays_as_they_were()
+    {
+        JsonObject doc = Fixture("zbigarray-zblk1.json");
+        foreach (JsonNode? t in doc["transactions"]!.AsArray())
+        {
+            (int code, string output, string error) = Run("array", "ls", "--json", "--at", (string)t!["tid"]!, Fixtures.Path("zbigarray-zblk1.fs"));
+            Assert.True(code == 0, error);
+            JsonArray list = JsonNode.Parse(output)!.AsArray();
+            JsonObject expected = t["arrays"]!.AsObject();
+            Assert.Equal(expected.Select(kv => kv.Key).Order(StringComparer.Ordinal), list.Select(a => (string)a!["path"]!).Order(StringComparer.Ordinal));
+            foreach (JsonNode? a in list)
+            {
+                Assert.Equal(expected[(string)a!["path"]!]!["shape"]!.ToJsonString(), a["shape"]!.ToJsonString());
+            }
+            if ((string)t["label"]! == "create A (all zeros, no blocks)")
+            {
+                Assert.Equal(0, (int)list[0]!["blocks_present"]!);
+                Assert.Empty(list[0]!["formats"]!.AsObject());
+            }
+        }
+        // the text form too: before B was created only A is listed
+        string first = (string)doc["transactions"]![0]!["tid"]!;
+        (int c, string text, _) = Run("array", "list", "--at", first, Fixtures.Path("zbigarray-zblk1.fs"));
+        Assert.Equal(0, c);
+        Assert.Equal(2, text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("(1000000,)", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("(300, 500)", text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -13,7 +13,7 @@ public sealed class ProcessTests
 {
     private static Process Start(params string[] args) => Start(null, args);
 
-    private static Process Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    private static Process Start(IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "wendelin.dll");
         string host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
@@ -29,7 +29,8 @@ public sealed class ProcessTests
             info.ArgumentList.Add(a);
         }
         info.Environment.Remove("TERM");
-        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        info.Environment.Remove("WENDELIN_CORE_ZBLK_FMT");
+        foreach ((string name, string? value) in environment ?? new Dictionary<string, string?>())
         {
             info.Environment[name] = value;
         }
@@ -38,38 +39,13 @@ public sealed class ProcessTests
 
     private static (int Code, string Output, string Error) RunProcess(params string[] args) => RunProcess(null, args);
 
-    private static (int Code, string Output, string Error) RunProcess(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    private static (int Code, string Output, string Error) RunProcess(IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         using Process p = Start(environment, args);
         Task<string> output = p.StandardOutput.ReadToEndAsync();
         Task<string> error = p.StandardError.ReadToEndAsync();
         Assert.True(p.WaitForExit(60_000), "the command did not finish");
         return (p.ExitCode, output.Result, error.Result);
-    }
-
-    [Theory]
-    [InlineData("array", "import", "DB", "A", "NPY")]
-    [InlineData("demo", "--path", "DB", "--size", "1M")]
-    public void A_bad_WENDELIN_CORE_ZBLK_FMT_is_a_one_line_configuration_error(params string[] command)
-    {
-        // spec/zbigfile.md ZB-21, tools.md TL-3/§4: the variable, its value and the accepted values; nothing created
-        using var dir = new TempDirectory("process-zblkfmt");
-        string db = dir.File("new.fs"), npy = dir.File("a.npy");
-        File.WriteAllBytes(npy, [0x93, .. "NUMPY"u8, 1, 0, 70, 0, .. System.Text.Encoding.ASCII.GetBytes(
-            "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }".PadRight(69) + "\n"), .. new byte[16]]);
-        string[] args = [.. command.Select(a => a switch { "DB" => db, "NPY" => npy, _ => a })];
-        var env = new Dictionary<string, string> { ["WENDELIN_CORE_ZBLK_FMT"] = "bogus" };
-        (int code, string output, string error) = RunProcess(env, args);
-        Assert.Equal(2, code);
-        Assert.Equal("", output);
-        string name = command[0] == "array" ? "wendelin array import" : "wendelin demo";
-        Assert.Equal($"{name}: WENDELIN_CORE_ZBLK_FMT='bogus' names no block format: the accepted values are ZBlk0, ZBlk1 and auto "
-            + "(unset means ZBlk0) (hint: set WENDELIN_CORE_ZBLK_FMT to one of them, unset it, or pass --block-format zblk0|zblk1|auto)\n",
-            error.ReplaceLineEndings("\n"));
-        Assert.False(File.Exists(db));
-        // the option overrides the variable
-        (code, _, error) = RunProcess(env, [.. args, "--block-format", "zblk1"]);
-        Assert.True(code == 0, error);
     }
 
     [Fact]
@@ -87,6 +63,60 @@ public sealed class ProcessTests
             Assert.Contains("040d3e530ad94e66", output, StringComparison.Ordinal);
         }
         Assert.Equal(Fixtures.Bytes("basic.fs"), File.ReadAllBytes(path));
+    }
+
+    [Theory]
+    [InlineData(null, "{\"0-2\":\"ZBlk0\"}")]
+    [InlineData("ZBlk0", "{\"0-2\":\"ZBlk0\"}")]
+    [InlineData("ZBlk1", "{\"0-2\":\"ZBlk1\"}")]
+    [InlineData("auto", "{\"0-1\":\"ZBlk0\",\"2\":\"ZBlk1\"}")]
+    public void The_default_block_format_follows_WENDELIN_CORE_ZBLK_FMT(string? value, string runs)
+    {
+        // spec/zbigfile.md ZB-21: import without --block-format writes in ZBlkFormats.Default, which a fresh process
+        // reads from the variable (unset: ZBlk0; auto: full blocks ZBlk0, the small growing tail ZBlk1, ZB-22)
+        using var dir = new TempDirectory("process-zblk-fmt");
+        const int blksize = 2 << 20;
+        long items = (2L * blksize + blksize / 8) / 8; // two full blocks and an eighth of a third
+        byte[] header = NpyHeader.Encode(Wendelin.Arrays.DType.Float64, [items], Wendelin.Arrays.ArrayOrder.C);
+        var data = new byte[items * 8];
+        new Random(5).NextBytes(data);
+        string npy = dir.File("in.npy"), db = dir.File("f.fs");
+        File.WriteAllBytes(npy, [.. header, .. data]);
+        var env = new Dictionary<string, string?>();
+        if (value is not null)
+        {
+            env["WENDELIN_CORE_ZBLK_FMT"] = value;
+        }
+        (int code, _, string error) = RunProcess(env, "array", "import", db, "A", npy);
+        Assert.True(code == 0, error);
+        (code, string output, error) = DemoTests.Run("array", "info", "--json", db, "A");
+        Assert.True(code == 0, error);
+        var info = System.Text.Json.Nodes.JsonNode.Parse(output)!.AsObject();
+        Assert.Equal(runs, info["block_formats"]!.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("array", "import", "DB", "A", "NPY")]
+    [InlineData("demo", "--path", "DB", "--size", "1M")]
+    public void A_bad_WENDELIN_CORE_ZBLK_FMT_is_a_one_line_configuration_error(params string[] command)
+    {
+        // spec/zbigfile.md ZB-21, tools.md TL-3/§4: the variable, its value and the accepted values; nothing created
+        using var dir = new TempDirectory("process-zblkfmt");
+        string db = dir.File("new.fs"), npy = dir.File("a.npy");
+        File.WriteAllBytes(npy, [.. NpyHeader.Encode(Wendelin.Arrays.DType.Float64, [2], Wendelin.Arrays.ArrayOrder.C), .. new byte[16]]);
+        string[] args = [.. command.Select(a => a switch { "DB" => db, "NPY" => npy, _ => a })];
+        var env = new Dictionary<string, string?> { ["WENDELIN_CORE_ZBLK_FMT"] = "bogus" };
+        (int code, string output, string error) = RunProcess(env, args);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        string name = command[0] == "array" ? "wendelin array import" : "wendelin demo";
+        Assert.Equal($"{name}: WENDELIN_CORE_ZBLK_FMT='bogus' names no block format: the accepted values are ZBlk0, ZBlk1 and auto "
+            + "(unset means ZBlk0) (hint: set WENDELIN_CORE_ZBLK_FMT to one of them, unset it, or pass --block-format zblk0|zblk1|auto)\n",
+            error.ReplaceLineEndings("\n"));
+        Assert.False(File.Exists(db));
+        // the option overrides the variable
+        (code, _, error) = RunProcess(env, [.. args, "--block-format", "zblk1"]);
+        Assert.True(code == 0, error);
     }
 
     [Fact]

@@ -193,6 +193,31 @@ public sealed class FileHandleScanTests(ITestOutputHelper output)
         Assert.Equal([0L, 1, 2, 3, 4, 5, 6, 7], seen);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_source_that_reads_ahead_itself_is_loaded_on_the_consumers_thread(bool readsAhead)
+    {
+        var file = new StrippedBlockFile(Bs) { ReadsAhead = readsAhead };
+        for (int b = 0; b < 12; b++)
+        {
+            file.Inner.Write((long)b * Bs, Filled(Bs, (byte)(b + 1)));
+        }
+        using var h = new FileHandle(file, new FileHandleOptions { RamBudget = 2L * Bs, LoadInBackground = true });
+        long sum = 0;
+        using (BlockScan scan = h.Scan(0, 12L * Bs))
+        {
+            while (scan.MoveNext())
+            {
+                sum += scan.Current[0];
+                Thread.Sleep(1); // a slow consumer: a read-ahead thread, if any, gets ahead
+            }
+        }
+        Assert.Equal(78, sum); // each block once, in order
+        // BF-50: with ReadsAhead every block is loaded by the consumer; without, by the read-ahead thread
+        Assert.Equal(readsAhead, file.LoaderThreads.Keys.All(id => id == Environment.CurrentManagedThreadId));
+    }
+
     [Fact]
     public void Disposing_a_scan_midway_releases_every_lease_and_buffer()
     {

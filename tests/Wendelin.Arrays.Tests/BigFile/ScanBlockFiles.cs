@@ -24,7 +24,17 @@ internal sealed class StrippedBlockFile(int blockSize) : IBlockSource
 
     public int Leases => Volatile.Read(ref _leases);
 
-    public void LoadBlock(long block, Span<byte> buffer) => Inner.LoadBlock(block, buffer);
+    /// <summary>What <see cref="IBlockSource.ReadsAhead"/> answers (BF-50: scans then load on the consumer's thread).</summary>
+    public bool ReadsAhead { get; set; }
+
+    /// <summary>The managed thread ids of the threads that loaded or leased blocks.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<int, bool> LoaderThreads { get; } = new();
+
+    public void LoadBlock(long block, Span<byte> buffer)
+    {
+        LoaderThreads[Environment.CurrentManagedThreadId] = true;
+        Inner.LoadBlock(block, buffer);
+    }
 
     public void StoreBlock(long block, ReadOnlySpan<byte> buffer) => Inner.StoreBlock(block, buffer);
 
@@ -35,6 +45,7 @@ internal sealed class StrippedBlockFile(int blockSize) : IBlockSource
 
     public bool TryLease(long block, out BlockLease lease)
     {
+        LoaderThreads[Environment.CurrentManagedThreadId] = true;
         if (DeclineEvery > 0 && block % DeclineEvery == DeclineEvery - 1)
         {
             lease = default;

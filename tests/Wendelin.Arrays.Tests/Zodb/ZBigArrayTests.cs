@@ -200,6 +200,80 @@ public sealed class ZBigArrayTests
     }
 
     [Fact]
+    public void At_the_boundary_exactly_the_changed_blocks_of_a_many_block_array_are_reloaded()
+    {
+        // ZB-43 on a ZBigArray of 100 blocks: connection A has every block in its page cache; B changes two of them —
+        // block 5 rewritten in the other format (ZBlk0 → a new ZBlk1 object) and hole 70 filled, whose new entry
+        // splits the block table's only bucket. At A's boundary exactly those two pages are reloaded.
+        const int blocks = 100, perBlock = Bs / 8, filled = 60;
+        using var t = new ZodbTestDb();
+        Connection ca = t.Open();
+        var aw = new ZBigArray([(long)blocks * perBlock], DType.Int64, blockSize: Bs) { BlockFormat = ZBlkFormat.ZBlk0 };
+        ca.Root["a"] = aw;
+        ca.TransactionManager.Commit();
+        for (long b = 0; b < filled; b++)
+        {
+            aw.SetItem(b + 1, b * perBlock); // blocks 0..59 stored, 60..99 holes
+        }
+        ca.TransactionManager.Commit();
+        Assert.Equal(1, aw.File.BlockTable._len); // one bucket holds the 60 entries
+
+        FileHandle ha = aw.FileHandle;
+        long[] before = Snapshot(aw);
+        FileHandleStatistics warm = ha.GetStatistics();
+        Assert.Equal(before, Snapshot(aw)); // all 100 blocks are cached: reading again loads nothing
+        Assert.Equal(warm.Loads + warm.DirectLoads, Loads(ha));
+
+        Connection cb = t.Open();
+        var ab = cb.Root.Get<ZBigArray>("a");
+        ab.BlockFormat = ZBlkFormat.ZBlk1;
+        ab.SetItem(-5L, 5 * perBlock + 1);
+        ab.SetItem(-70L, 70 * perBlock + 3);
+        cb.TransactionManager.Commit();
+        Assert.Equal("wendelin.bigfile.file_zodb.ZBlk1", t.Db.Types.PythonNameOf(ab.File.BlockTable[5]!.GetType()));
+        Assert.Equal(2, ab.File.BlockTable._len); // the bucket split
+
+        Assert.Equal(before, Snapshot(aw)); // before A's boundary: its snapshot, from its cache
+        Assert.Equal(warm.Loads + warm.DirectLoads, Loads(ha));
+        ca.TransactionManager.Abort(); // the boundary
+        long[] now = Snapshot(aw);
+        Assert.Equal(2, Loads(ha) - warm.Loads - warm.DirectLoads); // blocks 5 and 70, nothing else
+        Assert.Equal(-5L, aw.GetItem<long>(5 * perBlock + 1));
+        Assert.Equal(-70L, aw.GetItem<long>(70 * perBlock + 3));
+        for (int b = 0; b < blocks; b++)
+        {
+            Assert.Equal(b switch { 5 => before[b] - 5, 70 => -70, _ => before[b] }, now[b]);
+        }
+        Assert.Equal(2, Loads(ha) - warm.Loads - warm.DirectLoads);
+        ca.Dispose();
+        cb.Dispose();
+
+        // the sum of each block's items, read through one view (pages enter the cache, BF-7)
+        static long[] Snapshot(ZBigArray a)
+        {
+            var sums = new long[blocks];
+            using ArrayView v = a.View(Ix.All);
+            ReadOnlySpan<long> items = v.AsSpan<long>();
+            for (int b = 0; b < blocks; b++)
+            {
+                long s = 0;
+                foreach (long x in items.Slice(b * perBlock, perBlock))
+                {
+                    s += x;
+                }
+                sums[b] = s;
+            }
+            return sums;
+        }
+
+        static long Loads(FileHandle h)
+        {
+            FileHandleStatistics st = h.GetStatistics();
+            return st.Loads + st.DirectLoads;
+        }
+    }
+
+    [Fact]
     public void An_added_array_is_usable_before_its_first_commit_and_a_detached_one_says_so()
     {
         using var t = new ZodbTestDb();
