@@ -49,6 +49,26 @@ internal abstract class ArrayStore
     }
 
     /// <summary>
+    /// True when <see cref="Write"/> writes without mapping (a file handle's direct write, spec/bigfile.md BF-55):
+    /// item writes then write instead of mapping (AR-10).
+    /// </summary>
+    public virtual bool HasDirectWrite => false;
+
+    /// <summary>Copies <paramref name="source"/> to file bytes at <paramref name="offset"/>; this default maps them.</summary>
+    public virtual void Write(long offset, ReadOnlySpan<byte> source)
+    {
+        long max = Math.Max(BlockSize, ResidentLimit / BlockSize * BlockSize);
+        while (!source.IsEmpty)
+        {
+            int n = (int)Math.Min(source.Length, max);
+            using ArrayMapping m = Map(offset, n);
+            source[..n].CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref m.Start, n));
+            source = source[n..];
+            offset += n;
+        }
+    }
+
+    /// <summary>
     /// Feeds file bytes [<paramref name="offset"/>, offset + <paramref name="length"/>) to <paramref name="sink"/>
     /// in order, read-only (AR-22). This default maps chunks of whole items of at most <paramref name="chunkBytes"/>
     /// (and at most the resident limit), keeping the next <paramref name="lookaheadBytes"/> prefetched while a chunk

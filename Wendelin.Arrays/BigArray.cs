@@ -24,6 +24,15 @@ public partial class BigArray
     private long _itemBlockIndex = -1;
     private ArrayStore? _readStore;      // the block the last item read was in (AR-10)
     private long _readBlock = -1;
+    private ArrayStore? _writeStore;     // the block the last item write was in (AR-10)
+    private long _writeBlock = -1;
+    private int _writeRun;               // item writes in a row in that block
+
+    /// <summary>
+    /// Item writes in a row in one block after which the block is mapped (AR-10): a direct write costs about a
+    /// microsecond, mapping a block a few hundred, so only a run of writes pays for the mapping.
+    /// </summary>
+    internal const int MapAfterWrites = 64;
 
     /// <summary>
     /// An array of <paramref name="shape"/> items of <paramref name="dtype"/> in <paramref name="order"/> over the
@@ -240,11 +249,38 @@ public partial class BigArray
         }
     }
 
-    /// <summary>Writes the item at <paramref name="index"/>; unlike upstream this works for 1-D arrays too.</summary>
+    /// <summary>
+    /// Writes the item at <paramref name="index"/>; unlike upstream this works for 1-D arrays too. Over a file handle
+    /// an item is written without mapping its block, unless it is the <see cref="MapAfterWrites"/>th item write in a row
+    /// in that block: then the block is mapped and kept for the items that follow (AR-10).
+    /// </summary>
     public void SetItem<T>(T value, params ReadOnlySpan<long> index) where T : unmanaged
     {
         ArrayView.CheckElementType<T>(DType);
         long off = WholeRegion.OffsetOfItem(index);
+        ArrayStore store = Store;
+        if (store.HasDirectWrite)
+        {
+            long block = off / store.BlockSize;
+            bool mapped = _itemBlock is not null && ReferenceEquals(_itemStore, store) && _itemBlockIndex == block;
+            if (ReferenceEquals(_writeStore, store) && _writeBlock == block)
+            {
+                _writeRun++;
+            }
+            else
+            {
+                _writeStore = store;
+                _writeBlock = block;
+                _writeRun = 1;
+            }
+            if (!mapped && _writeRun < MapAfterWrites)
+            {
+                // item access left the kept mapping's block: release it (a live view costs every harvest a scan)
+                ReleaseItemCache();
+                store.Write(off, MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)));
+                return;
+            }
+        }
         ArrayMapping? single = null;
         try
         {

@@ -36,6 +36,10 @@ internal sealed class HandleStore(FileHandle handle) : ArrayStore
 
     public override void Read(long offset, Span<byte> destination) => handle.Read(offset, destination);
 
+    public override bool HasDirectWrite => true;
+
+    public override void Write(long offset, ReadOnlySpan<byte> source) => handle.Write(offset, source);
+
     /// <summary>A read-only scan without views (spec/bigfile.md BF-50): no chunks are mapped, nothing enters the cache.</summary>
     public override void Scan<TSink>(long offset, long length, int itemSize, long chunkBytes, long lookaheadBytes, ref TSink sink)
     {

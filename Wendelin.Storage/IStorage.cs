@@ -43,7 +43,7 @@ public interface IStorage : IDisposable
     /// <summary>
     /// Stores a new revision of <paramref name="oid"/> based on revision <paramref name="serial"/>
     /// (<see cref="Tid.Zero"/> for a new object); <see cref="ConflictException"/> at once when that is not
-    /// the committed serial.
+    /// the committed serial. The storage copies <paramref name="data"/> before returning: the caller may reuse it.
     /// </summary>
     void Store(StorageTransaction transaction, Oid oid, Tid serial, ReadOnlyMemory<byte> data);
 

@@ -245,6 +245,20 @@ public sealed class FileHandle : IDisposable
         _cache.Read(offset, destination);
     }
 
+    /// <summary>
+    /// Copies <paramref name="source"/> into the handle's bytes at file offset <paramref name="offset"/> without a
+    /// view (BF-55): each block touched is loaded into the cache as for a writable view (or found there), the bytes
+    /// are written into its page and the units they touched are compared with the stored content at once, so the
+    /// block is dirty exactly when its bytes changed (BF-12). Views of the block show the write at once. Not
+    /// allowed while a writeout runs (<see cref="InvalidOperationException"/>, as for any write, BF-16).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative offset, or a range past 2^63.</exception>
+    public void Write(long offset, ReadOnlySpan<byte> source)
+    {
+        CheckRange(offset, source.Length);
+        _cache.Write(offset, source);
+    }
+
     private void CheckRange(long offset, long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);

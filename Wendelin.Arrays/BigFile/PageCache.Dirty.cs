@@ -229,10 +229,12 @@ internal sealed unsafe partial class PageCache
                 {
                     case PageState.Resident:
                         byte* slot = _memory.Slot(page.Slot);
-                        for (int u = 0; u < _units; u++)
+                        ulong[] changed = page.Changed!;
+                        for (int w = 0; w < changed.Length; w++)
                         {
-                            if (page.IsChanged(u))
+                            for (ulong word = changed[w]; word != 0; word &= word - 1)
                             {
+                                int u = (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(word);
                                 page.Clean![u] = XxHash128.HashToUInt128(new ReadOnlySpan<byte>(slot + (long)u * _unit, _unit));
                             }
                         }

@@ -11,13 +11,20 @@ namespace Wendelin.Arrays.Zodb;
 /// <param name="Serial">Its revision.</param>
 /// <param name="IsZBlk1">True for a ZBlk1 block.</param>
 /// <param name="Regular">For ZBlk1: every chunk key is a multiple of 4096 and every chunk at most 4096 bytes.</param>
-/// <param name="Inner">For ZBlk1: the oids of the chunk tree's nodes and buckets and of the chunks.</param>
+/// <param name="Inner">For ZBlk1: the oids of the chunk tree's nodes and buckets and of the chunks, ascending (searched at
+/// invalidation).</param>
 /// <param name="Before">The snapshot bound it was read at.</param>
 /// <param name="Chunks">For ZBlk1: chunk offset → ZData oid, ascending; null when not known.</param>
-internal sealed record LoadedBlock(Oid ZBlk, Tid Serial, bool IsZBlk1, bool Regular, Oid[] Inner, Tid Before, (int Key, Oid Oid)[]? Chunks = null)
+/// <param name="ChunkSerials">For ZBlk1: the revision of each chunk of <paramref name="Chunks"/> (<see cref="Tid.Zero"/> where
+/// not known); null when none is known.</param>
+internal sealed record LoadedBlock(Oid ZBlk, Tid Serial, bool IsZBlk1, bool Regular, Oid[] Inner, Tid Before,
+    (int Key, Oid Oid)[]? Chunks = null, Tid[]? ChunkSerials = null)
 {
     /// <summary>The oid of the chunk at <paramref name="key"/>, if the block has one.</summary>
-    public bool TryGetChunk(int key, out Oid oid)
+    public bool TryGetChunk(int key, out Oid oid) => TryGetChunk(key, out oid, out _);
+
+    /// <summary>The oid and revision (<see cref="Tid.Zero"/> when not known) of the chunk at <paramref name="key"/>, if the block has one.</summary>
+    public bool TryGetChunk(int key, out Oid oid, out Tid serial)
     {
         (int Key, Oid Oid)[]? chunks = Chunks;
         int lo = 0, hi = (chunks?.Length ?? 0) - 1;
@@ -28,6 +35,7 @@ internal sealed record LoadedBlock(Oid ZBlk, Tid Serial, bool IsZBlk1, bool Regu
             if (k == key)
             {
                 oid = chunks[mid].Oid;
+                serial = ChunkSerials is { } serials && serials.Length == chunks.Length ? serials[mid] : Tid.Zero;
                 return true;
             }
             if (k < key)
@@ -40,6 +48,7 @@ internal sealed record LoadedBlock(Oid ZBlk, Tid Serial, bool IsZBlk1, bool Regu
             }
         }
         oid = default;
+        serial = Tid.Zero;
         return false;
     }
 }
@@ -164,33 +173,41 @@ internal static class BlockReader
                 // the same ZBlk1 revision read before by this handle, and none of its tree's objects changed since
                 // (the handle forgets a block's layout when any of them is invalidated, ZB-43): only the chunks load
                 List<(int Key, Oid Oid)> again = [.. layout];
-                var sink = new ChunkSink(buffer, block, again, new int[again.Count]);
+                var sink = new ChunkSink(buffer, block, again, new int[again.Count], new Tid[again.Count]);
                 LoadMany((FileStorage)storage, block, again, before, ref sink);
                 var unused = new List<Oid>();
                 bool reg = Place(block, again, sink.Lengths, unused, buffer.Length);
-                return known with { Regular = reg, Before = before };
+                return known with { Regular = reg, Before = before, ChunkSerials = sink.Serials };
             }
             var inner = new List<Oid>();
             var chunks = new List<(int Key, Oid Oid)>(ChunkSize / 8);
-            bool regular = ReadChunks(storage, block, tree, before, buffer, inner, chunks);
-            return new LoadedBlock(oid, serial, true, regular, [.. inner], before, [.. chunks]);
+            bool regular = ReadChunks(storage, block, tree, before, buffer, inner, chunks, out Tid[] serials);
+            Oid[] sorted = [.. inner];
+            Array.Sort(sorted);
+            return new LoadedBlock(oid, serial, true, regular, sorted, before, [.. chunks], serials);
         }
         throw new CorruptBlockException(block, oid, cls, "the block table refers to an object that is not a ZBlk0, ZBlk1 or ZBlk (ZB-2)");
     }
 
-    /// <summary>Reads a ZBlk1's chunk tree into the cleared <paramref name="buffer"/>; true when its layout is regular.</summary>
-    private static bool ReadChunks(IStorage storage, long block, Oid tree, Tid before, Span<byte> buffer, List<Oid> inner, List<(int Key, Oid Oid)> chunks)
+    /// <summary>
+    /// Reads a ZBlk1's chunk tree into the cleared <paramref name="buffer"/>; true when its layout is regular.
+    /// <paramref name="serials"/> gets each chunk's revision (a later write of the chunk need not load it, ZB-31).
+    /// </summary>
+    private static bool ReadChunks(IStorage storage, long block, Oid tree, Tid before, Span<byte> buffer, List<Oid> inner,
+        List<(int Key, Oid Oid)> chunks, out Tid[] serials)
     {
         WalkTree(storage, block, tree, before, chunks, inner, 0);
+        serials = new Tid[chunks.Count];
         if (storage is FileStorage fs)
         {
             // the chunks of a block were usually written together: read them in a few large reads
-            var sink = new ChunkSink(buffer, block, chunks, new int[chunks.Count]);
+            var sink = new ChunkSink(buffer, block, chunks, new int[chunks.Count], serials);
             LoadMany(fs, block, chunks, before, ref sink);
             return Place(block, chunks, sink.Lengths, inner, buffer.Length);
         }
         // the chunks are independent records: load them in parallel, then check and place them in order
         var payloads = new ReadOnlyMemory<byte>[chunks.Count];
+        Tid[] revisions = serials;
         if (chunks.Count >= ParallelChunks)
         {
             int parts = Math.Min(Environment.ProcessorCount * 2, (chunks.Count + ParallelChunks - 1) / ParallelChunks);
@@ -198,7 +215,7 @@ internal static class BlockReader
             {
                 for (int i = part; i < payloads.Length; i += parts)
                 {
-                    payloads[i] = ReadChunk(storage, block, chunks[i].Oid, before);
+                    payloads[i] = ReadChunk(storage, block, chunks[i].Oid, before, out revisions[i]);
                 }
             });
         }
@@ -206,7 +223,7 @@ internal static class BlockReader
         {
             for (int i = 0; i < payloads.Length; i++)
             {
-                payloads[i] = ReadChunk(storage, block, chunks[i].Oid, before);
+                payloads[i] = ReadChunk(storage, block, chunks[i].Oid, before, out revisions[i]);
             }
         }
         bool regular = true;
@@ -269,11 +286,13 @@ internal static class BlockReader
     }
 
     /// <summary>Copies each chunk record's payload at its key (bounds checked) as FileStorage delivers them.</summary>
-    private ref struct ChunkSink(Span<byte> buffer, long block, List<(int Key, Oid Oid)> chunks, int[] lengths) : IRecordSink
+    private ref struct ChunkSink(Span<byte> buffer, long block, List<(int Key, Oid Oid)> chunks, int[] lengths, Tid[] serials) : IRecordSink
     {
         private readonly Span<byte> _buffer = buffer;
 
         public readonly int[] Lengths = lengths;
+
+        public readonly Tid[] Serials = serials;
 
         public readonly void Record(int index, ReadOnlySpan<byte> data, Tid serial)
         {
@@ -298,6 +317,7 @@ internal static class BlockReader
             }
             payload.CopyTo(_buffer[key..]);
             Lengths[index] = payload.Length;
+            Serials[index] = serial;
         }
 
         public readonly void Missing(int index) =>
@@ -387,14 +407,17 @@ internal static class BlockReader
     }
 
     /// <summary>The bytes of one chunk (a ZData record) as of <paramref name="before"/>, checked like a block read.</summary>
-    public static ReadOnlyMemory<byte> ReadChunk(IStorage storage, long block, Oid zdata, Tid before)
+    public static ReadOnlyMemory<byte> ReadChunk(IStorage storage, long block, Oid zdata, Tid before) => ReadChunk(storage, block, zdata, before, out _);
+
+    private static ReadOnlyMemory<byte> ReadChunk(IStorage storage, long block, Oid zdata, Tid before, out Tid serial)
     {
-        LoadBeforeResult? r = LoadRaw(storage, block, zdata, before);
-        if (ZBlkRecord.TryPayload(r!.Value.Data, "ZData", out ReadOnlyMemory<byte> fast))
+        LoadBeforeResult r = LoadRaw(storage, block, zdata, before);
+        serial = r.Serial;
+        if (ZBlkRecord.TryPayload(r.Data, "ZData", out ReadOnlyMemory<byte> fast))
         {
             return fast;
         }
-        ZodbRecord rec = Decode(r.Value.Data, block, zdata);
+        ZodbRecord rec = Decode(r.Data, block, zdata);
         if (rec.Module != Module || rec.Name != "ZData")
         {
             throw new CorruptBlockException(block, zdata, rec.ClassName, "a chunk of a ZBlk1 is not a ZData (ZB-5)");

@@ -14,7 +14,7 @@ internal sealed partial class ZBigFileHandle : IStoreSource
     private readonly HashSet<long> _restructured = [];
     private readonly List<Persistent> _pending = [];
     private bool _tableChanged;
-    private BlockAccess? _sourceBlock;
+    private byte[]? _storeBuffer;
 
     public void StoreBlock(long block, ReadOnlySpan<byte> buffer) => StoreBlock(block, buffer, default, 0);
 
@@ -105,6 +105,12 @@ internal sealed partial class ZBigFileHandle : IStoreSource
         }
         else if (unitSize == chunk && changedUnits.Length * 64 >= chunks)
         {
+            // what the block's last load found: a chunk that stays is updated without loading it or the chunk tree
+            LoadedBlock? info = LoadedInfo(block);
+            if (info is not { ChunkSerials: not null } || info.ZBlk != z.PersistentOid)
+            {
+                info = null;
+            }
             for (int w = 0; w < changedUnits.Length; w++)
             {
                 ulong word = changedUnits[w];
@@ -114,7 +120,9 @@ internal sealed partial class ZBigFileHandle : IStoreSource
                     word &= word - 1;
                     if (i < chunks)
                     {
-                        any |= StoreChunk(tab, block, i * chunk, buffer.Slice(i * chunk, chunk), fresh: false);
+                        ReadOnlySpan<byte> bytes = buffer.Slice(i * chunk, chunk);
+                        any |= (info is not null && StoreKnownChunk(info, block, i * chunk, bytes))
+                            || StoreChunk(tab, block, i * chunk, bytes, fresh: false);
                     }
                 }
             }
@@ -155,6 +163,32 @@ internal sealed partial class ZBigFileHandle : IStoreSource
         {
             conn.ReadCurrent(old);
         }
+    }
+
+    /// <summary>
+    /// A chunk that has a ZData and stays non-zero, when the block's last load (or our last commit of it) recorded the
+    /// ZData's oid and revision: the ZData is updated in place without loading its record, nor the chunk tree that
+    /// leads to it (the tree does not change). Its revision is current in this snapshot, or the invalidation of it
+    /// would have made the handle forget the block (ZB-43); a change made since by another transaction conflicts at
+    /// the store, as it would after loading. False when the tree must be used.
+    /// </summary>
+    private bool StoreKnownChunk(LoadedBlock info, long block, int offset, ReadOnlySpan<byte> bytes)
+    {
+        if (!info.TryGetChunk(offset, out Oid oid, out Tid serial) || serial == Tid.Zero || bytes.IndexOfAnyExcept((byte)0) < 0)
+        {
+            return false;
+        }
+        if (_conn.Referenced(oid, ZodbClasses.FileModule, "ZData") is not ZData zd)
+        {
+            return false;
+        }
+        if (zd.PersistentState == PersistentState.Ghost)
+        {
+            _conn.AdoptGhostAt(zd, serial);
+        }
+        zd.StoreFrom(this, block, offset, bytes.Length);
+        _pending.Add(zd);
+        return true;
     }
 
     /// <summary>Upstream's per-chunk rule: all zeros → no entry; otherwise the chunk's ZData (created when missing) takes the bytes.</summary>
@@ -367,15 +401,28 @@ internal sealed partial class ZBigFileHandle : IStoreSource
 
     // ---- IStoreSource: the bytes of a stored block, read when the connection pickles its objects ----
 
-    public byte[] ReadStripped(long block, int offset, int length)
+    /// <summary>
+    /// Copies the bytes from the handle (the dirty page in RAM, or its spilled copy: BF-54, no view is mapped) into
+    /// the store buffer, reused from object to object, and returns them without trailing zeros.
+    /// </summary>
+    public ReadOnlyMemory<byte> ReadStripped(long block, int offset, int length)
     {
-        if (_sourceBlock is null || _sourceBlock.Block != block)
+        if (_storeBuffer is null || _storeBuffer.Length < length)
         {
-            _sourceBlock?.Dispose();
-            _sourceBlock = null;
-            _sourceBlock = new BlockAccess(Handle, block, writable: false);
+            ReturnStoreBuffer();
+            _storeBuffer = ArrayPool<byte>.Shared.Rent(length);
         }
-        ReadOnlySpan<byte> s = _sourceBlock.ReadOnlySpan.Slice(offset, length);
-        return s[..StrippedLength(s)].ToArray();
+        Span<byte> s = _storeBuffer.AsSpan(0, length);
+        Handle.Read(block * BlockSize + offset, s);
+        return _storeBuffer.AsMemory(0, StrippedLength(s));
+    }
+
+    private void ReturnStoreBuffer()
+    {
+        if (_storeBuffer is { } b)
+        {
+            _storeBuffer = null;
+            ArrayPool<byte>.Shared.Return(b);
+        }
     }
 }

@@ -111,6 +111,20 @@ internal sealed partial class ZBigFileHandle
     {
         Tid before = SnapshotBefore();
         _snapshot = _tableChanged ? TableAfterOwnCommit(before) : _snapshot.At(before);
+        // the chunks written now and their new revision, per block (the next write of them need not load them, ZB-31)
+        Dictionary<long, List<(int Key, Tid Serial)>>? written = null;
+        foreach (Persistent p in _pending)
+        {
+            if (p is ZData { Source: (long block, int offset) } zd)
+            {
+                written ??= [];
+                if (!written.TryGetValue(block, out List<(int, Tid)>? list))
+                {
+                    written[block] = list = [];
+                }
+                list.Add((offset, zd.PersistentSerial));
+            }
+        }
         foreach (long b in _stored)
         {
             if (!_file.BlockTable.TryGetValue(b, out object? v) || v is not Persistent { PersistentOid: { } oid } zblk)
@@ -118,8 +132,13 @@ internal sealed partial class ZBigFileHandle
                 continue;
             }
             LoadedBlock? known = LoadedInfo(b);
+            if (known is not null && known.ZBlk != oid)
+            {
+                known = null;
+            }
+            List<(int Key, Tid Serial)>? now = written?.GetValueOrDefault(b);
             LoadedBlock info;
-            if (zblk is ZBlk1 z1 && (known is null || known.ZBlk != oid || known.Chunks is null || _restructured.Contains(b)))
+            if (zblk is ZBlk1 z1 && (known?.Chunks is null || _restructured.Contains(b)))
             {
                 // chunks came or went: take the chunk tree's objects from the live tree (ZB-43)
                 var inner = new List<Oid>();
@@ -128,11 +147,27 @@ internal sealed partial class ZBigFileHandle
                 {
                     CollectOids(tab, inner, chunks, 0);
                 }
-                info = new LoadedBlock(oid, zblk.PersistentSerial, true, true, [.. inner], before, [.. chunks]);
+                (int Key, Oid Oid)[] layout = [.. chunks];
+                var serials = new Tid[layout.Length];
+                for (int i = 0; i < layout.Length; i++)
+                {
+                    if (known is not null && known.TryGetChunk(layout[i].Key, out Oid was, out Tid serial) && was == layout[i].Oid)
+                    {
+                        serials[i] = serial;
+                    }
+                }
+                SetSerials(layout, serials, now);
+                Oid[] sorted = [.. inner];
+                Array.Sort(sorted);
+                info = new LoadedBlock(oid, zblk.PersistentSerial, true, true, sorted, before, layout, serials);
             }
             else if (zblk is ZBlk1)
             {
-                info = known! with { Serial = zblk.PersistentSerial, Before = before };
+                // the chunk revisions are updated in place: only this thread reads them (loads replace the array)
+                (int Key, Oid Oid)[] layout = known!.Chunks!;
+                Tid[] serials = known.ChunkSerials is { } s && s.Length == layout.Length ? s : new Tid[layout.Length];
+                SetSerials(layout, serials, now);
+                info = known with { Serial = zblk.PersistentSerial, Before = before, ChunkSerials = serials };
             }
             else
             {
@@ -146,6 +181,36 @@ internal sealed partial class ZBigFileHandle
         {
             // ZBlk0 and ZData hold no bytes after pickling; make them ghosts so that a later read loads real state
             p.Deactivate();
+        }
+    }
+
+    /// <summary>Sets the revision of each chunk of <paramref name="layout"/> written now (keys ascending in both).</summary>
+    private static void SetSerials((int Key, Oid Oid)[] layout, Tid[] serials, List<(int Key, Tid Serial)>? now)
+    {
+        if (now is null)
+        {
+            return;
+        }
+        foreach ((int key, Tid serial) in now)
+        {
+            int lo = 0, hi = layout.Length - 1;
+            while (lo <= hi)
+            {
+                int mid = (lo + hi) >>> 1;
+                if (layout[mid].Key == key)
+                {
+                    serials[mid] = serial;
+                    break;
+                }
+                if (layout[mid].Key < key)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid - 1;
+                }
+            }
         }
     }
 
@@ -186,7 +251,7 @@ internal sealed partial class ZBigFileHandle
         }
     }
 
-    /// <summary>Forgets what the last writeout set up: objects waiting to be pickled, the mapped source block.</summary>
+    /// <summary>Forgets what the last writeout set up: objects waiting to be pickled, the buffer they were pickled from.</summary>
     private void ResetStoreState()
     {
         foreach (Persistent p in _pending)
@@ -205,8 +270,7 @@ internal sealed partial class ZBigFileHandle
         _stored.Clear();
         _restructured.Clear();
         _tableChanged = false;
-        _sourceBlock?.Dispose();
-        _sourceBlock = null;
+        ReturnStoreBuffer();
     }
 
     /// <summary>The transaction is over (or the handle goes away): nothing of it is kept.</summary>

@@ -192,7 +192,7 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
             {
                 return; // a load of an older snapshot finished after a newer one
             }
-            Array.Sort(info.Inner); // searched at invalidation
+
             _loaded[block] = info;
         }
     }

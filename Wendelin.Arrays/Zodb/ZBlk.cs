@@ -7,13 +7,17 @@ namespace Wendelin.Arrays.Zodb;
 
 /// <summary>
 /// Where a block object being stored takes its bytes from when the connection pickles it: the dirty page of the
-/// handle that stores it (ZB-30). The bytes are produced at that moment and not kept, so a commit of many dirty
-/// blocks never holds more than one block's payload in memory (upstream drops its copy right after pickling too).
+/// handle that stores it (ZB-30). The bytes are produced at that moment into one buffer of the source, reused for
+/// the next object, so a commit of many dirty blocks never holds more than one block's payload in memory
+/// (upstream drops its copy right after pickling too).
 /// </summary>
 internal interface IStoreSource
 {
-    /// <summary>Copies <paramref name="length"/> bytes at <paramref name="offset"/> of block <paramref name="block"/>, trailing zeros stripped.</summary>
-    byte[] ReadStripped(long block, int offset, int length);
+    /// <summary>
+    /// The <paramref name="length"/> bytes at <paramref name="offset"/> of block <paramref name="block"/>, trailing
+    /// zeros stripped, in the source's buffer: valid until the next call or the end of the store.
+    /// </summary>
+    ReadOnlyMemory<byte> ReadStripped(long block, int offset, int length);
 }
 
 /// <summary>Common base of the block objects (upstream's ZBlkBase).</summary>
@@ -38,7 +42,7 @@ internal sealed class ZBlk0 : ZBlkBase
         get
         {
             ReadAccess();
-            return _source is null ? _data : _source.ReadStripped(_sourceBlock, 0, _sourceLength);
+            return _source is null ? _data : _source.ReadStripped(_sourceBlock, 0, _sourceLength).ToArray();
         }
     }
 
@@ -63,8 +67,9 @@ internal sealed class ZBlk0 : ZBlkBase
     /// <summary>The store this object was part of ended: it no longer reads the handle's pages.</summary>
     internal void DropSource() => _source = null;
 
+    // the payload goes to the pickler as it is (no copy): bytes of the loaded state, or the source's buffer
     protected override object? GetState() =>
-        _source is null ? _data.ToArray() : _source.ReadStripped(_sourceBlock, 0, _sourceLength);
+        new PickleBytes(_source is null ? _data : _source.ReadStripped(_sourceBlock, 0, _sourceLength));
 
     protected override void SetState(object? state)
     {
@@ -137,7 +142,7 @@ internal sealed class ZData : Persistent
         get
         {
             ReadAccess();
-            return _source is null ? _data : _source.ReadStripped(_sourceBlock, _sourceOffset, _sourceLength);
+            return _source is null ? _data : _source.ReadStripped(_sourceBlock, _sourceOffset, _sourceLength).ToArray();
         }
     }
 
@@ -155,8 +160,11 @@ internal sealed class ZData : Persistent
     /// <summary>The store this object was part of ended: it no longer reads the handle's pages.</summary>
     internal void DropSource() => _source = null;
 
+    /// <summary>Where the bytes of the store in progress come from: block and offset in it (valid until <see cref="DropSource"/>).</summary>
+    internal (long Block, int Offset)? Source => _source is null ? null : (_sourceBlock, _sourceOffset);
+
     protected override object? GetState() =>
-        _source is null ? _data.ToArray() : _source.ReadStripped(_sourceBlock, _sourceOffset, _sourceLength);
+        new PickleBytes(_source is null ? _data : _source.ReadStripped(_sourceBlock, _sourceOffset, _sourceLength));
 
     protected override void SetState(object? state)
     {

@@ -158,7 +158,7 @@ public sealed partial class FileStorage
                 WriteHeaderArea(txn, header, head);
                 _file.WriteAt(txn.Position, head);
             }
-            if (_options.Fsync)
+            if (_options.Fsync && _options.FsyncAtVote)
             {
                 _file.FlushDurable();
             }
@@ -267,12 +267,20 @@ public sealed partial class FileStorage
         }
     }
 
-    /// <summary>FS-C5: removes the bytes of an unfinished transaction (past the committed end).</summary>
+    /// <summary>
+    /// FS-C5: removes the bytes of an unfinished transaction (past the committed end). Without the vote fsync the cut
+    /// is made durable at once (FS-D5): otherwise the next transaction's status flip, landing on the disk before its
+    /// own bytes and before the cut, would mark this aborted one committed.
+    /// </summary>
     private void CutBack(FsTransaction txn, Exception? cause)
     {
         try
         {
             _file.SetLength(txn.Position);
+            if (_options.Fsync && !_options.FsyncAtVote)
+            {
+                _file.FlushDurable();
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {

@@ -21,6 +21,14 @@ public sealed record FileStorageOptions
     /// <summary>fsync at vote and finish (FS-D2, FS-D3). Off only for benchmarks and scratch data.</summary>
     public bool Fsync { get; init; } = true;
 
+    /// <summary>
+    /// With <see cref="Fsync"/>, also fsync at vote (FS-D2): the default. <c>false</c> is ZODB's durability, one fsync
+    /// per commit, at finish (FS-D5): an acknowledged commit still survives any crash, but a crash during that fsync
+    /// may leave the unacknowledged transaction marked committed with payload pages that never reached the disk,
+    /// unless the file system makes an appended size durable only after its data (ext4 data=ordered, XFS).
+    /// </summary>
+    public bool FsyncAtVote { get; init; } = true;
+
     /// <summary>The magic of a newly created file (an existing file keeps its own).</summary>
     public FileMagic Magic { get; init; } = FileMagic.FS30;
 

@@ -11,6 +11,7 @@ public sealed partial class Connection
     private readonly List<Persistent> _stored = [];
     private readonly List<Persistent> _creating = [];
     private Action<Tid, IReadOnlyList<Oid>>? _invalidateOthers; // the commit callback, made once
+    private PooledBufferWriter? _recordBuffer;
 
     void IDataManager.TpcBegin(Transaction transaction)
     {
@@ -72,10 +73,13 @@ public sealed partial class Connection
 
     private void Store(StorageTransaction stxn, ObjectWriter writer, Persistent obj)
     {
-        byte[] record = writer.Serialize(obj);
+        // one record buffer per connection, reused record after record (storages copy what they are given)
+        PooledBufferWriter record = _recordBuffer ??= new PooledBufferWriter(4096 + 256);
+        record.Reset();
+        writer.Serialize(obj, record);
         try
         {
-            _storage.Store(stxn, obj._oid, obj._serial, record);
+            _storage.Store(stxn, obj._oid, obj._serial, record.WrittenMemory);
         }
         catch (ConflictException ex) when (ex.ClassName is null && ex is not ReadConflictException)
         {
@@ -84,6 +88,9 @@ public sealed partial class Connection
         }
         _stored.Add(obj);
     }
+
+    /// <summary>The record buffer is kept between transactions up to this size.</summary>
+    private const int RecordBufferKept = 64 << 10;
 
     void IDataManager.TpcVote(Transaction transaction) =>
         _storage.TpcVote(_storageTransaction ?? throw new StorageTransactionException("tpc_vote before tpc_begin"));
@@ -154,6 +161,11 @@ public sealed partial class Connection
 
     private void ResetTransactionState()
     {
+        if (_recordBuffer is { Capacity: > RecordBufferKept })
+        {
+            _recordBuffer.Dispose(); // a large record (a ZBlk0 block) is not held between transactions
+            _recordBuffer = null;
+        }
         _registered.Clear();
         _added.Clear();
         _stored.Clear();

@@ -46,6 +46,20 @@ internal sealed class ObjectWriter
     /// <summary>The record of <paramref name="obj"/>: class metadata pickle then state pickle.</summary>
     public byte[] Serialize(Persistent obj)
     {
+        (PickleValue classMetadata, PickleValue pickledState) = ToRecord(obj);
+        return ZodbPickle.WriteRecord(classMetadata, pickledState);
+    }
+
+    /// <summary>Appends the record of <paramref name="obj"/> to <paramref name="output"/>.</summary>
+    public void Serialize(Persistent obj, System.Buffers.IBufferWriter<byte> output)
+    {
+        (PickleValue classMetadata, PickleValue pickledState) = ToRecord(obj);
+        _ = output.GetSpan(PickleWriter.SizeHint(pickledState) + 256); // room for a block payload at once, not by doubling
+        ZodbPickle.WriteRecord(output, classMetadata, pickledState);
+    }
+
+    private (PickleValue ClassMetadata, PickleValue State) ToRecord(Persistent obj)
+    {
         PickleValue classMetadata = _connection!.ClassMetadataOf(obj);
         object? state = obj.StateForWrite();
         var memo = new IdentityMap<object, PickleValue>();
@@ -58,7 +72,7 @@ internal sealed class ObjectWriter
         {
             throw new ArgumentException($"cannot store {obj}: {ex.Message}", ex);
         }
-        return ZodbPickle.WriteRecord(classMetadata, pickledState);
+        return (classMetadata, pickledState);
     }
 
     private PickleValue ToPickle(object? v, IdentityMap<object, PickleValue> memo, int depth)

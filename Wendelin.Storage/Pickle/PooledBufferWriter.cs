@@ -10,6 +10,14 @@ internal sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<by
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
 
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
+    /// <summary>Forgets what was written; the buffer is kept for the next use.</summary>
+    public void Reset() => _written = 0;
+
+    /// <summary>The buffer's size (what a writer reused across records holds on to).</summary>
+    public int Capacity => _buffer.Length;
+
     public void Advance(int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);

@@ -258,6 +258,67 @@ public sealed class StreamingReadTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Random_item_writes_do_not_map_and_a_run_of_writes_in_a_block_maps_it_once()
+    {
+        using var scratch = new TempDirectory("arrays-item-writes");
+        var file = new MemoryBlockFile(Bs);
+        using var h = new FileHandle(file, new FileHandleOptions { RamBudget = 4L * Bs, ResidentViewLimit = 2L * Bs, ScratchDirectory = scratch.Path });
+        const long n = 64 * Bs / 8;
+        var a = new BigArray([n], DType.Int64, h);
+        var values = new long[n];
+        var rnd = new Random(12);
+        long last = -1;
+        for (int k = 0; k < 400; k++)
+        {
+            long i = rnd.NextInt64(n);
+            if (i / (Bs / 8) == last / (Bs / 8))
+            {
+                i = (i + Bs / 8 * 7) % n; // another block than the last write every time
+            }
+            a.SetItem(k + 1L, i);
+            values[i] = k + 1;
+            last = i;
+        }
+        FileHandleStatistics st = h.GetStatistics();
+        Assert.Equal(0, st.Views);
+        Assert.True(st.Spills > 0, "more dirty blocks than the budget: they spill");
+        // a run of writes in one block: the first ones write directly, then the block is mapped once
+        a.SetItem(values[Bs / 8 * 5], Bs / 8 * 5); // (the run starts after a write elsewhere)
+        for (long i = 0; i < BigArray.MapAfterWrites - 1; i++)
+        {
+            a.SetItem(-i, i);
+            values[i] = -i;
+        }
+        Assert.Equal(0, h.GetStatistics().Views);
+        for (long i = BigArray.MapAfterWrites - 1; i < Bs / 8; i++)
+        {
+            a.SetItem(-i, i);
+            values[i] = -i;
+        }
+        Assert.Equal(1, h.GetStatistics().Views);
+        a.SetItem(7L, Bs / 8 * 9); // another block: written directly, the mapping released
+        values[Bs / 8 * 9] = 7;
+        Assert.Equal(0, h.GetStatistics().Views);
+        a.ReleaseItemCache();
+        long[] dirty = h.DirtyBlocks();
+        var expectDirty = new List<long>();
+        for (long b = 0; b < 64; b++)
+        {
+            if (values.AsSpan((int)(b * Bs / 8), Bs / 8).ContainsAnyExcept(0L))
+            {
+                expectDirty.Add(b);
+            }
+        }
+        Assert.Equal(expectDirty, dirty);
+        h.Writeout();
+        h.MarkStored();
+        var stored = new byte[n * 8];
+        file.Read(0, stored);
+        Assert.Equal(values, MemoryMarshal.Cast<byte, long>(stored).ToArray());
+        Assert.Equal(values, a.ToArray<long>());
+    }
+
+    [Fact]
     public void Copies_of_contiguous_selections_read_without_mapping()
     {
         var file = new MemoryBlockFile(Bs);

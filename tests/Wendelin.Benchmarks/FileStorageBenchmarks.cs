@@ -87,7 +87,7 @@ internal static class FileStorageBenchmarks
     }
 
     /// <summary>fdatasync where there is one (the baseline of shared/benchmarks.md), else a full flush.</summary>
-    private static void DataSync(SafeFileHandle f)
+    internal static void DataSync(SafeFileHandle f)
     {
         if (!OperatingSystem.IsLinux() || Fdatasync(f) != 0)
         {

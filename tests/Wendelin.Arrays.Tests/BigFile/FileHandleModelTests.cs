@@ -11,8 +11,10 @@ namespace Wendelin.Arrays.Tests.BigFile;
 /// Model-based property (spec/bigfile.md BF-12…BF-19): random writes through several overlapping views (resident
 /// and windowed), commits (writeout + mark stored), aborts before and after writeout, and invalidations by
 /// another writer, against byte-array models of the current bytes, the handle's clean base and the stored
-/// blocks. After every step every live view shows the model's bytes and the dirty set is exactly the blocks that
-/// differ; every writeout stores exactly those blocks, ascending. A small RAM budget makes pages evict and spill.
+/// blocks. Writes go through views or straight to the handle (<see cref="FileHandle.Write"/>, BF-55). After every
+/// step every live view and a direct read of the whole file (BF-54) show the model's bytes and the dirty set is
+/// exactly the blocks that differ; every writeout stores exactly those blocks, ascending. A small RAM budget makes
+/// pages evict and spill.
 /// </summary>
 public sealed class FileHandleModelTests(ITestOutputHelper output)
 {
@@ -27,6 +29,8 @@ public sealed class FileHandleModelTests(ITestOutputHelper output)
     private sealed record WriteOp(int View, int Offset, int Length, byte Value) : Op;
 
     private sealed record CloseOp(int View) : Op;
+
+    private sealed record DirectWriteOp(int Offset, int Length, byte Value) : Op;
 
     private sealed record CommitOp : Op;
 
@@ -45,6 +49,10 @@ public sealed class FileHandleModelTests(ITestOutputHelper output)
             from val in Gen.Choose(0, 255)
             select (Op)new WriteOp(v, off, len, (byte)val)),
         (2, Gen.Choose(0, 5).Select(v => (Op)new CloseOp(v))),
+        (4, from off in Gen.Choose(0, FileBytes - 1)
+            from len in Gen.Frequency((4, Gen.Choose(1, 16)), (1, Gen.Choose(1, 2 * Bs)))
+            from val in Gen.Choose(0, 255)
+            select (Op)new DirectWriteOp(off, Math.Min(len, FileBytes - off), (byte)val)),
         (2, Gen.Constant((Op)new CommitOp())),
         (1, Gen.Elements(false, true).Select(a => (Op)new AbortOp(a))),
         (2, from b in Gen.Choose(0, Blocks - 1)
@@ -97,6 +105,12 @@ public sealed class FileHandleModelTests(ITestOutputHelper output)
                             current[v.Offset + off + i] = (byte)(w.Value + i);
                         }
                         break;
+                    case DirectWriteOp d:
+                        var bytes = new byte[d.Length];
+                        Fill(bytes, d.Value);
+                        h.Write(d.Offset, bytes);
+                        bytes.CopyTo(current, d.Offset);
+                        break;
                     case CloseOp c when views.Count > 0:
                         int at = c.View % views.Count;
                         views[at].Dispose();
@@ -127,6 +141,12 @@ public sealed class FileHandleModelTests(ITestOutputHelper output)
                         break;
                 }
                 CheckViews(views, current);
+                var read = new byte[FileBytes];
+                h.Read(0, read);
+                if (!read.AsSpan().SequenceEqual(current))
+                {
+                    throw new InvalidOperationException($"after {op}: a direct read differs from the model");
+                }
                 long[] expected = ChangedBlocks(current, clean);
                 long[] actual = h.DirtyBlocks();
                 if (!expected.AsSpan().SequenceEqual(actual))

@@ -326,6 +326,57 @@ public sealed class ZBigFileTests
     }
 
     [Fact]
+    public void A_chunk_known_from_the_block_load_is_rewritten_without_loading_the_chunk_tree()
+    {
+        using var t = new ZodbTestDb(new MemoryStorage("m"));
+        Connection c1 = t.Open();
+        ZBigFile f1 = NewFile(c1, "f", ZBlkFormat.ZBlk1);
+        using FileHandle h1 = f1.Open();
+        using (FileView v = h1.Map(0, BlockSize))
+        {
+            v.Span.Fill(0x11);
+        }
+        c1.TransactionManager.Commit();
+        Oid chunk3 = ((Persistent)((ZBlk1)f1.BlockTable[0]!).ChunkTable[3 * 4096]!).PersistentOid!.Value;
+
+        Connection c2 = t.Open();
+        ZBigFile f2 = c2.Root.Get<ZBigFile>("f");
+        f2.BlockFormat = ZBlkFormat.ZBlk1;
+        using FileHandle h2 = f2.Open();
+        var storage = (MemoryStorage)t.Db.Storage;
+        for (int round = 0; round < 2; round++)
+        {
+            // the second round rewrites what the first one committed (its revision comes from our own commit)
+            Write(h2, 0, 5 + round, offset: 3 * 4096 + 8);
+            c2.TransactionManager.Commit();
+            var z1 = (ZBlk1)f2.BlockTable[0]!;
+            Assert.Equal(PersistentState.Ghost, z1.ChunkTableOrNull!.PersistentState);
+            Assert.Equal([chunk3, z1.PersistentOid!.Value], storage.Transactions[^1].Oids);
+        }
+
+        // another connection changes the chunk: after the boundary the next rewrite is based on its revision
+        c1.TransactionManager.Abort();
+        Write(h1, 0, 9, offset: 3 * 4096 + 16);
+        c1.TransactionManager.Commit();
+        c2.TransactionManager.Abort();
+        Write(h2, 0, 7, offset: 3 * 4096 + 8);
+        c2.TransactionManager.Commit();
+        c1.TransactionManager.Abort();
+        Assert.Equal(7, Read(h1, 0, offset: 3 * 4096 + 8));
+        Assert.Equal(9, Read(h1, 0, offset: 3 * 4096 + 16));
+
+        // and a rewrite based on a revision another transaction replaced meanwhile conflicts
+        Write(h1, 0, 10, offset: 3 * 4096 + 16);
+        Write(h2, 0, 8, offset: 3 * 4096 + 8);
+        c1.TransactionManager.Commit();
+        Assert.ThrowsAny<ConflictException>(() => c2.TransactionManager.Commit());
+        Assert.Equal(7, Read(h2, 0, offset: 3 * 4096 + 8));
+        Assert.Equal(10, Read(h2, 0, offset: 3 * 4096 + 16));
+        c1.Dispose();
+        c2.Dispose();
+    }
+
+    [Fact]
     public void Auto_keeps_a_growing_tail_in_zblk1_and_moves_a_filled_block_to_zblk0()
     {
         using var t = new ZodbTestDb();

@@ -46,16 +46,58 @@ public sealed class CrashPropertyTests(ITestOutputHelper output)
     public void Every_crash_image_reopens_to_a_prefix_of_the_committed_transactions()
     {
         PropertyRun.Check(output, nameof(Every_crash_image_reopens_to_a_prefix_of_the_committed_transactions),
-            Workloads(), Run, maxTest: 25);
+            Workloads(), w => Run(w, fsyncAtVote: true), maxTest: 25);
     }
 
-    private static void Run(TxnSpec[] workload)
+    /// <summary>FS-D5: with the vote fsync skipped, one durability point per commit (at finish), and the same property.</summary>
+    [Fact]
+    public void Without_the_vote_fsync_every_crash_image_still_reopens_to_a_prefix_holding_every_acknowledged_commit()
+    {
+        PropertyRun.Check(output, nameof(Without_the_vote_fsync_every_crash_image_still_reopens_to_a_prefix_holding_every_acknowledged_commit),
+            Workloads(), w => Run(w, fsyncAtVote: false), maxTest: 25);
+    }
+
+    /// <summary>
+    /// FS-D2, FS-D3, FS-D5: the operations of one commit, in order. By default the transaction's write, a durability
+    /// point, the status flip, a durability point; with <c>FsyncAtVote = false</c> the first durability point goes;
+    /// with <c>Fsync = false</c> both do.
+    /// </summary>
+    [Theory]
+    [InlineData(true, true, "W D W D")]
+    [InlineData(true, false, "W W D")]
+    [InlineData(false, true, "W W")]
+    public void A_commit_makes_its_writes_durable_at_vote_and_finish_or_as_configured(bool fsync, bool fsyncAtVote, string expected)
+    {
+        var recorder = new CrashRecorder(DataPath);
+        using var fs = Fs.FileStorage.Open(DataPath, new FileStorageOptions { SaveIndex = false, Fsync = fsync, FsyncAtVote = fsyncAtVote }, recorder);
+        int before = recorder.Mark;
+        StorageTransaction t = fs.TpcBegin(new TransactionMetadata("crash", "one"));
+        fs.Store(t, new Oid(0), Tid.Zero, Payload(0, 0, 100));
+        fs.TpcVote(t);
+        int voted = recorder.Mark;
+        Tid tid = fs.TpcFinish(t);
+        IReadOnlyList<FileOp> ops = recorder.Ops;
+        string seen = string.Join(" ", ops.Skip(before).Select(o => o.Kind switch
+        {
+            FileOpKind.Write => "W",
+            FileOpKind.Durable => "D",
+            _ => "L",
+        }));
+        Assert.Equal(expected, seen);
+        Assert.Equal(TransactionStatus.Checkpoint, (TransactionStatus)ops[before].Data![TxnHeader.StatusOffset]);
+        FileOp flip = ops[voted];
+        Assert.Equal(ops[before].Position + TxnHeader.StatusOffset, flip.Position);
+        Assert.Equal((byte)' ', Assert.Single(flip.Data!));
+        Assert.Equal(tid, fs.LastTransaction);
+    }
+
+    private static void Run(TxnSpec[] workload, bool fsyncAtVote)
     {
         var recorder = new CrashRecorder(DataPath);
         var committed = new List<Committed>();
         var state = new Dictionary<Oid, byte[]>();
         var serials = new Dictionary<Oid, Tid>();
-        var options = new FileStorageOptions { SpillThreshold = 4096, SaveIndex = false };
+        var options = new FileStorageOptions { SpillThreshold = 4096, SaveIndex = false, FsyncAtVote = fsyncAtVote };
         using (var fs = Fs.FileStorage.Open(DataPath, options, recorder))
         {
             for (int i = 0; i < workload.Length; i++)
