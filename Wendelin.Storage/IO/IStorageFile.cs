@@ -31,6 +31,15 @@ internal interface IStorageFile : IDisposable
 
     /// <summary>Makes every write so far durable (fsync): a durability point (spec/filestorage.md FS-D1).</summary>
     void FlushDurable();
+
+    /// <summary>
+    /// A hint that bytes [<paramref name="position"/>, position + <paramref name="length"/>) were written and will be
+    /// made durable soon: the OS may start writing them to disk now (FS-C4c). No durability is implied, errors are
+    /// ignored; by default nothing is done.
+    /// </summary>
+    void StartWriteback(long position, long length)
+    {
+    }
 }
 
 /// <summary>How <see cref="IStorageFileSystem.Open"/> opens a file.</summary>

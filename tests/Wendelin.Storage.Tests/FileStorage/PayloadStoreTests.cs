@@ -150,4 +150,68 @@ public sealed class PayloadStoreTests
             Assert.Throws<PosKeyException>(() => reopened.Load(new Oid(1)));
         }
     }
+
+    [Fact]
+    public void Bytes_written_before_vote_are_handed_to_writeback_in_contiguous_ranges_of_at_least_the_hint_size()
+    {
+        var files = new FaultyFileSystem(DataPath);
+        var options = new FileStorageOptions { SaveIndex = false };
+        long hint = Fs.FileStorage.WritebackHintBytes;
+        byte[] block = Bytes(3 << 20, 11);
+        long start, end;
+        using (var fs = Fs.FileStorage.Open(DataPath, options, files))
+        {
+            StorageTransaction small = fs.TpcBegin(new TransactionMetadata());
+            fs.Store(small, Oid.Root, Tid.Zero, block.AsMemory(0, 1000));
+            fs.TpcVote(small);
+            fs.TpcFinish(small);
+            Assert.Empty(files.WritebackHints);
+            start = fs.Size;
+            StorageTransaction t = fs.TpcBegin(new TransactionMetadata());
+            for (int i = 1; i <= 16; i++)
+            {
+                if (i % 2 == 0)
+                {
+                    fs.Store(t, new Oid((ulong)i), Tid.Zero, block);
+                }
+                else
+                {
+                    fs.Store(t, new Oid((ulong)i), Tid.Zero, [1, 2], block, [3]);
+                }
+            }
+            fs.TpcVote(t);
+            fs.TpcFinish(t);
+            end = fs.Size;
+            Assert.Equal(block, fs.Load(new Oid(16)).Data.ToArray());
+        }
+        List<(long Position, long Length)> hints = files.WritebackHints;
+        Assert.Equal(2, hints.Count); // 48 MiB written before vote: two ranges of at least 16 MiB, the rest left to the fsync
+        Assert.Equal(start, hints[0].Position);
+        for (int i = 0; i < hints.Count; i++)
+        {
+            Assert.True(hints[i].Length >= hint);
+            Assert.True(i == 0 || hints[i].Position == hints[i - 1].Position + hints[i - 1].Length);
+        }
+        Assert.True(hints[^1].Position + hints[^1].Length <= end);
+    }
+
+    [Fact]
+    public void Writeback_hints_on_an_OS_file_leave_the_committed_bytes_as_they_are()
+    {
+        using var dir = new Wendelin.TestSupport.TempDirectory("writeback");
+        string path = dir.File("data.fs");
+        byte[] block = Bytes(Fs.FileStorage.DirectRecordBytes * 4, 12);
+        using (var fs = Fs.FileStorage.Open(path, new FileStorageOptions { Create = true }))
+        {
+            StorageTransaction t = fs.TpcBegin(new TransactionMetadata());
+            for (int i = 0; i < 20; i++)
+            {
+                fs.Store(t, new Oid((ulong)i), Tid.Zero, [], block, [(byte)i]);
+            }
+            fs.TpcVote(t);
+            fs.TpcFinish(t);
+        }
+        using var reopened = Fs.FileStorage.Open(path, new FileStorageOptions { UseIndex = false, ReadOnly = true });
+        Assert.Equal([.. block, 19], reopened.Load(new Oid(19)).Data.ToArray());
+    }
 }
