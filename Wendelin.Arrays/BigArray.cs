@@ -440,12 +440,30 @@ public partial class BigArray
             return;
         }
         var dense = new Region(0, r.Shape, bufferStrides, DType.ItemSize);
+        ArrayStore store = Store;
+        if (store.HasDirectWrite && ((r.IsCContiguous && dense.IsCContiguous) || (r.IsFContiguous && dense.IsFContiguous)))
+        {
+            // AR-13a: the buffer's items are the selection's file bytes in order: copied straight into the pages
+            WriteDirect(store, r.Lo, ref Unsafe.AddByteOffset(ref buffer, (nint)dense.Lo), r.Size * DType.ItemSize);
+            return;
+        }
         foreach (Box box in Boxes.Split(r, DefaultChunkBytes))
         {
             Region sub = Boxes.Apply(r, box);
             long at = Boxes.Apply(dense, box).Offset;
             using ArrayView v = MapRegion(sub);
             v.Scatter(ref Unsafe.AddByteOffset(ref buffer, (nint)at), bufferStrides);
+        }
+    }
+
+    /// <summary>Copies <paramref name="length"/> bytes from <paramref name="source"/> to file offset <paramref name="offset"/> by the store's direct write, in spans of at most 1 GiB.</summary>
+    private static void WriteDirect(ArrayStore store, long offset, ref byte source, long length)
+    {
+        const int Piece = 1 << 30;
+        for (long done = 0; done < length; done += Piece)
+        {
+            int n = (int)Math.Min(Piece, length - done);
+            store.Write(offset + done, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AddByteOffset(ref source, (nint)done), n));
         }
     }
 

@@ -66,6 +66,22 @@ public interface IStorage : IDisposable
     event Action<Tid, IReadOnlyList<Oid>>? Committed;
 }
 
+/// <summary>
+/// A storage that takes a large record in three parts, the middle one straight from the caller's memory
+/// (spec/filestorage.md FS-C4b): the object layer passes a block's payload without pickling it into its record buffer.
+/// </summary>
+public interface IPayloadStorage
+{
+    /// <summary>Records whose payload has at least this many bytes are worth storing in parts.</summary>
+    int DirectPayloadBytes { get; }
+
+    /// <summary>
+    /// <see cref="IStorage.Store"/> of the record whose data is <paramref name="head"/> ‖ <paramref name="payload"/> ‖
+    /// <paramref name="tail"/>: same checks, same bytes in the storage. The parts are used before the call returns.
+    /// </summary>
+    void Store(StorageTransaction transaction, Oid oid, Tid serial, ReadOnlySpan<byte> head, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> tail);
+}
+
 /// <summary>A current revision: record bytes and serial.</summary>
 public readonly record struct LoadResult(ReadOnlyMemory<byte> Data, Tid Serial);
 

@@ -259,6 +259,9 @@ public sealed class FileHandle : IDisposable
         _cache.Write(offset, source);
     }
 
+    /// <summary>A loan of resident blocks' memory without copies (BF-56), for the ZODB glue's commit.</summary>
+    internal PageLoan CreateLoan() => new(_cache);
+
     private void CheckRange(long offset, long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);

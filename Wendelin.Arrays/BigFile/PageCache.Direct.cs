@@ -185,6 +185,28 @@ internal sealed unsafe partial class PageCache
         }
     }
 
+    /// <summary>
+    /// For a loan (BF-56): when <paramref name="block"/> is resident, leases its slot (release with
+    /// <see cref="EndSlotLease"/>) and gives its memory; false for a block that is spilled or not cached.
+    /// </summary>
+    public bool TryLeaseResident(long block, out byte* memory, out int slot)
+    {
+        lock (_lock)
+        {
+            Page? page = SettledPage(block);
+            if (page is not { State: PageState.Resident })
+            {
+                memory = null;
+                slot = -1;
+                return false;
+            }
+            slot = page.Slot;
+            memory = _memory.Slot(slot);
+            LeaseSlot(slot);
+            return true;
+        }
+    }
+
     /// <summary>Counts a block (or range) read from the block file by a scan or a direct read.</summary>
     public void CountDirectLoad() => Interlocked.Increment(ref _directLoads);
 

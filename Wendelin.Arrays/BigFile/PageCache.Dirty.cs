@@ -227,6 +227,13 @@ internal sealed unsafe partial class PageCache
             {
                 switch (page.State)
                 {
+                    case PageState.Resident when page.Pieces.Count == 0:
+                        // BF-17a: no view shows the page, so its next writer hashes it first (EnsureHashed, as a page
+                        // loaded for reading): nothing is hashed now, and a page that is never written again (a block
+                        // appended once) is never hashed at all
+                        page.Clean = null;
+                        page.ClearChanged();
+                        break;
                     case PageState.Resident:
                         byte* slot = _memory.Slot(page.Slot);
                         ulong[] changed = page.Changed!;

@@ -50,8 +50,13 @@ internal sealed unsafe partial class PageCache
                 int last = (at + source.Length - 1) / _unit;
                 for (int u = at / _unit; u <= last; u++)
                 {
-                    UInt128 h = XxHash128.HashToUInt128(new ReadOnlySpan<byte>(slot + (long)u * _unit, _unit));
-                    page.SetChanged(u, h != clean[u]);
+                    var unit = new ReadOnlySpan<byte>(slot + (long)u * _unit, _unit);
+                    // BF-55a: against a stored unit of zeros (a hole, a fresh block) the unit changed exactly when it
+                    // holds a non-zero byte, which the first bytes of real data answer without hashing the unit
+                    bool changed = clean[u] == _zeroUnitHash
+                        ? unit.IndexOfAnyExcept((byte)0) >= 0
+                        : XxHash128.HashToUInt128(unit) != clean[u];
+                    page.SetChanged(u, changed);
                 }
                 if (copies)
                 {

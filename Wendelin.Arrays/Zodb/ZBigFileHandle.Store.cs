@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Wendelin.Arrays.BigFile;
 using Wendelin.Storage;
 using Wendelin.Storage.BTrees;
 using Wendelin.Storage.Persistence;
@@ -15,6 +16,7 @@ internal sealed partial class ZBigFileHandle : IStoreSource
     private readonly List<Persistent> _pending = [];
     private bool _tableChanged;
     private byte[]? _storeBuffer;
+    private PageLoan? _loan;
 
     public void StoreBlock(long block, ReadOnlySpan<byte> buffer) => StoreBlock(block, buffer, default, 0);
 
@@ -401,12 +403,27 @@ internal sealed partial class ZBigFileHandle : IStoreSource
 
     // ---- IStoreSource: the bytes of a stored block, read when the connection pickles its objects ----
 
+    /// <summary>Payloads at least this long are lent from the page (BF-56) rather than copied.</summary>
+    internal const int LendFromBytes = 64 << 10;
+
     /// <summary>
-    /// Copies the bytes from the handle (the dirty page in RAM, or its spilled copy: BF-54, no view is mapped) into
-    /// the store buffer, reused from object to object, and returns them without trailing zeros.
+    /// The bytes of the block without trailing zeros (ZB-30a): a large payload of a resident page is the page's own
+    /// memory, lent (BF-56) until the next call or the end of the store; otherwise the bytes are copied from the
+    /// handle (the page in RAM, or its spilled copy: BF-54, no view is mapped) into the store buffer, reused from
+    /// object to object.
     /// </summary>
     public ReadOnlyMemory<byte> ReadStripped(long block, int offset, int length)
     {
+        _loan?.Return();
+        if (length >= LendFromBytes)
+        {
+            _loan ??= Handle.CreateLoan();
+            if (_loan.TryBorrow(block, offset, length))
+            {
+                Memory<byte> lent = _loan.Memory;
+                return lent[..StrippedLength(lent.Span)];
+            }
+        }
         if (_storeBuffer is null || _storeBuffer.Length < length)
         {
             ReturnStoreBuffer();
@@ -419,6 +436,7 @@ internal sealed partial class ZBigFileHandle : IStoreSource
 
     private void ReturnStoreBuffer()
     {
+        _loan?.Return();
         if (_storeBuffer is { } b)
         {
             _storeBuffer = null;

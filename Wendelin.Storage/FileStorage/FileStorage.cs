@@ -48,7 +48,7 @@ public sealed record FileStorageOptions
 /// reads run concurrently with a commit from any thread and never see a voted-but-unfinished transaction or the
 /// bytes of an aborted one (FS-C1).
 /// </summary>
-public sealed partial class FileStorage : IStorage
+public sealed partial class FileStorage : IStorage, IPayloadStorage
 {
     private readonly IStorageFileSystem _fs;
     private readonly List<IStorageFile> _retiredFiles = []; // data files replaced by a pack, open until Dispose

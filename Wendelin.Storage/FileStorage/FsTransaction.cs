@@ -122,6 +122,12 @@ internal sealed class FsTransaction : StorageTransaction
 
     public bool NeedsSpill => BufferedLength >= _spillThreshold;
 
+    /// <summary>Absolute position from which written bytes have not yet been handed to the OS's writeback (FS-C4c); 0 until the first hint.</summary>
+    public long WritebackFrom { get; set; }
+
+    /// <summary>Absolute position just past the bytes written to the file so far (spilled or written directly).</summary>
+    public long WrittenEnd => Position + BufferedStart;
+
     /// <summary>
     /// Copies the bytes of one of this transaction's records at absolute <paramref name="position"/> into
     /// <paramref name="destination"/> when they are still in the buffer; false when they were spilled (they are then

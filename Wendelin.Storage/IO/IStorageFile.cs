@@ -39,6 +39,15 @@ internal interface IStorageFile : IDisposable
     void WillNeed(long position, long length)
     {
     }
+
+    /// <summary>
+    /// A hint that bytes [<paramref name="position"/>, position + <paramref name="length"/>) were written and will be
+    /// made durable soon: the OS may start writing them to disk now (FS-C4c). No durability is implied, errors are
+    /// ignored; by default nothing is done.
+    /// </summary>
+    void StartWriteback(long position, long length)
+    {
+    }
 }
 
 /// <summary>How <see cref="IStorageFileSystem.Open"/> opens a file.</summary>

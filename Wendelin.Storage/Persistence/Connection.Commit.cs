@@ -76,10 +76,27 @@ public sealed partial class Connection
         // one record buffer per connection, reused record after record (storages copy what they are given)
         PooledBufferWriter record = _recordBuffer ??= new PooledBufferWriter(4096 + 256);
         record.Reset();
-        writer.Serialize(obj, record);
         try
         {
-            _storage.Store(stxn, obj._oid, obj._serial, record.WrittenMemory);
+            if (_storage is IPayloadStorage parts)
+            {
+                // OB-33a: a large payload (a block) goes to the storage from its owner's memory, not through the record buffer
+                writer.Serialize(obj, record, parts.DirectPayloadBytes, out long at, out ReadOnlyMemory<byte> payload);
+                if (at >= 0)
+                {
+                    ReadOnlySpan<byte> bytes = record.WrittenSpan;
+                    parts.Store(stxn, obj._oid, obj._serial, bytes[..(int)at], payload.Span, bytes[(int)at..]);
+                }
+                else
+                {
+                    _storage.Store(stxn, obj._oid, obj._serial, record.WrittenMemory);
+                }
+            }
+            else
+            {
+                writer.Serialize(obj, record);
+                _storage.Store(stxn, obj._oid, obj._serial, record.WrittenMemory);
+            }
         }
         catch (ConflictException ex) when (ex.ClassName is null && ex is not ReadConflictException)
         {

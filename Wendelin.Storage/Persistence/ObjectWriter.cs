@@ -58,6 +58,17 @@ internal sealed class ObjectWriter
         ZodbPickle.WriteRecord(output, classMetadata, pickledState);
     }
 
+    /// <summary>
+    /// Appends the record of <paramref name="obj"/> to <paramref name="output"/> without its first bytes payload of at
+    /// least <paramref name="deferFrom"/> bytes (PK-39a): the record is the output with <paramref name="payload"/>
+    /// inserted at <paramref name="at"/>, or the output alone when <paramref name="at"/> is -1.
+    /// </summary>
+    public void Serialize(Persistent obj, System.Buffers.IBufferWriter<byte> output, int deferFrom, out long at, out ReadOnlyMemory<byte> payload)
+    {
+        (PickleValue classMetadata, PickleValue pickledState) = ToRecord(obj);
+        ZodbPickle.WriteRecord(output, classMetadata, pickledState, deferFrom, out at, out payload);
+    }
+
     private (PickleValue ClassMetadata, PickleValue State) ToRecord(Persistent obj)
     {
         PickleValue classMetadata = _connection!.ClassMetadataOf(obj);

@@ -31,6 +31,9 @@ public sealed class PickleWriter
     private readonly HashSet<PickleValue>? _fastInProgress;
     private int _memoCount;
     private long _written;
+    private int _deferFrom;                 // PK-39a: byte payloads of at least this many bytes are left out (0: none)
+    private long _deferredAt = -1;          // where the payload left out belongs in the output
+    private ReadOnlyMemory<byte> _deferred;
 
     /// <summary>A writer appending to <paramref name="output"/> (an internal buffer when null, see <see cref="ToArray"/>).</summary>
     public PickleWriter(IBufferWriter<byte>? output = null, bool fast = false)
@@ -69,6 +72,27 @@ public sealed class PickleWriter
         PickleByteString b => b.Length + 64,
         _ => 1024,
     };
+
+    /// <summary>
+    /// PK-39a: the first bytes payload of at least <paramref name="minBytes"/> bytes is not copied to the output: its
+    /// opcode and length are written, the output goes on after it, and <see cref="TryTakeDeferred"/> tells where it
+    /// belongs. The pickle is the output with the payload inserted there (a storage writes it from the caller's memory).
+    /// </summary>
+    internal void DeferPayload(int minBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(minBytes);
+        _deferFrom = minBytes;
+    }
+
+    /// <summary>The payload left out by <see cref="DeferPayload"/> and its offset in the output (counted from this writer's first byte).</summary>
+    internal bool TryTakeDeferred(out long at, out ReadOnlyMemory<byte> payload)
+    {
+        at = _deferredAt;
+        payload = _deferred;
+        _deferredAt = -1;
+        _deferred = default;
+        return at >= 0;
+    }
 
     /// <summary>The bytes written, when the writer owns its buffer.</summary>
     public byte[] ToArray() => _out is ArrayBufferWriter<byte> a ? a.WrittenSpan.ToArray()
@@ -135,10 +159,10 @@ public sealed class PickleWriter
                 SaveStr(s);
                 return;
             case PickleBytes b:
-                SaveBytes(b, b.Value.Span, isByteString: false);
+                SaveBytes(b, b.Value, isByteString: false);
                 return;
             case PickleByteString b:
-                SaveBytes(b, b.Value.Span, isByteString: true);
+                SaveBytes(b, b.Value, isByteString: true);
                 return;
             case PickleGlobal g:
                 SaveGlobal(g);
@@ -334,8 +358,9 @@ public sealed class PickleWriter
         }
     }
 
-    private void SaveBytes(PickleValue v, ReadOnlySpan<byte> data, bool isByteString)
+    private void SaveBytes(PickleValue v, ReadOnlyMemory<byte> payload, bool isByteString)
     {
+        ReadOnlySpan<byte> data = payload.Span;
         bool shared = !isByteString && data.Length <= 1;
         int key = data.Length == 0 ? -1 : shared ? data[0] : 0;
         if (shared && !_fast && FindSingleton(0x1000 + key) is int index)
@@ -356,7 +381,15 @@ public sealed class PickleWriter
             BinaryPrimitives.WriteInt32LittleEndian(head[1..], data.Length);
             Write(head);
         }
-        Write(data);
+        if (_deferFrom > 0 && _deferredAt < 0 && data.Length >= _deferFrom)
+        {
+            _deferredAt = _written; // PK-39a: the caller inserts the payload here
+            _deferred = payload;
+        }
+        else
+        {
+            Write(data);
+        }
         Memoize(v);
         if (shared && !_fast)
         {

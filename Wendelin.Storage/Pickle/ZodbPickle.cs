@@ -108,6 +108,20 @@ public static class ZodbPickle
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// Writes a data record into <paramref name="output"/> leaving out the first bytes payload of at least
+    /// <paramref name="deferFrom"/> bytes (PK-39a): the record is the output with <paramref name="payload"/> inserted at
+    /// <paramref name="at"/> (-1 when nothing was left out).
+    /// </summary>
+    internal static void WriteRecord(System.Buffers.IBufferWriter<byte> output, PickleValue classMetadata, PickleValue state, int deferFrom, out long at, out ReadOnlyMemory<byte> payload)
+    {
+        var w = new PickleWriter(output);
+        w.DeferPayload(deferFrom);
+        w.Dump(classMetadata);
+        w.Dump(state);
+        _ = w.TryTakeDeferred(out at, out payload);
+    }
+
     /// <summary>Writes a data record into <paramref name="output"/>; returns the bytes written.</summary>
     public static long WriteRecord(System.Buffers.IBufferWriter<byte> output, PickleValue classMetadata, PickleValue state)
     {

@@ -59,6 +59,26 @@ internal sealed class TestStore : ArrayStore
         return new Mapping(this, offset, length, length <= ResidentLimit);
     }
 
+    /// <summary>When set, the store offers direct writes (as a file handle's store does, BF-55), recorded as "write" events.</summary>
+    public bool DirectWrites { get; init; }
+
+    public override bool HasDirectWrite => DirectWrites;
+
+    public override void Write(long offset, ReadOnlySpan<byte> source)
+    {
+        if (!DirectWrites)
+        {
+            base.Write(offset, source);
+            return;
+        }
+        if (offset < 0 || offset + source.Length > _bytes.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"{offset}+{source.Length} outside the test store");
+        }
+        Events.Add(("write", offset, source.Length));
+        source.CopyTo(_bytes.AsSpan((int)offset));
+    }
+
     public override void Prefetch(long offset, long length)
     {
         Prefetches++;

@@ -189,6 +189,9 @@ internal sealed class FaultyFileSystem(string dataPath) : IStorageFileSystem
 
     public MemoryFileSystem Inner => _inner;
 
+    /// <summary>The writeback hints given for the data file (FS-C4c), in order.</summary>
+    public List<(long Position, long Length)> WritebackHints { get; } = [];
+
     public IStorageFile Open(string path, StorageFileMode mode)
     {
         IStorageFile f = _inner.Open(path, mode);
@@ -240,6 +243,14 @@ internal sealed class FaultyFileSystem(string dataPath) : IStorageFileSystem
         {
             owner.Tick("flush");
             inner.FlushDurable();
+        }
+
+        public void StartWriteback(long position, long length)
+        {
+            lock (owner.WritebackHints)
+            {
+                owner.WritebackHints.Add((position, length));
+            }
         }
 
         public void Dispose() => inner.Dispose();
