@@ -110,36 +110,10 @@ public sealed class PayloadStoreTests
         var faulty = new FaultyFileSystem(DataPath);
         var options = new FileStorageOptions { SaveIndex = false };
         byte[] big = Bytes(Fs.FileStorage.DirectRecordBytes * 2, failAt);
-        Tid baseTid;
-        bool committed = false, closed = false;
-        using (var fs = Fs.FileStorage.Open(DataPath, options, faulty))
+        (bool committed, bool closed) = FailingCommit.Run(faulty, DataPath, options, failAt, (fs, t, baseTid) =>
         {
-            StorageTransaction b = fs.TpcBegin(new TransactionMetadata());
-            fs.Store(b, Oid.Root, Tid.Zero, Encoding.UTF8.GetBytes("base"));
-            fs.TpcVote(b);
-            baseTid = fs.TpcFinish(b);
-            faulty.FailAt = faulty.Calls + failAt;
-            StorageTransaction t = fs.TpcBegin(new TransactionMetadata());
-            try
-            {
-                fs.Store(t, new Oid(1), Tid.Zero, [9, 9], big, [8]); // four writes: buffered records with its header, head, payload, tail
-                fs.TpcVote(t);
-                fs.TpcFinish(t);
-                committed = true;
-            }
-            catch (StorageException e)
-            {
-                Assert.Contains("injected failure", e.ToString(), StringComparison.Ordinal);
-                fs.TpcAbort(t);
-                closed = e.Message.Contains("closed", StringComparison.Ordinal);
-            }
-            if (!committed && !closed)
-            {
-                Assert.Equal(baseTid, fs.LastTransaction);
-                Assert.Throws<PosKeyException>(() => fs.Load(new Oid(1)));
-            }
-        }
-        faulty.FailAt = 0;
+            fs.Store(t, new Oid(1), Tid.Zero, [9, 9], big, [8]); // four writes: buffered records with its header, head, payload, tail
+        });
         using var reopened = Fs.FileStorage.Open(DataPath, options with { UseIndex = false }, faulty);
         if (committed)
         {
