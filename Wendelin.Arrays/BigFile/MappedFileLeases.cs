@@ -51,6 +51,7 @@ internal sealed class MappedFileLeases : IDisposable
     {
         "0" => PopulateMode.None,
         "window" => PopulateMode.Window,
+        "huge" => PopulateMode.HugeWindow,
         _ => PopulateMode.Lease,
     };
 
@@ -58,6 +59,7 @@ internal sealed class MappedFileLeases : IDisposable
     {
         Lease,
         Window,
+        HugeWindow,
         None,
     }
 
@@ -174,7 +176,11 @@ internal sealed class MappedFileLeases : IDisposable
                     _ = Libc.Munmap(p, (nuint)length);
                     return new MappedWindow(gate, offset, 0, (nuint)length);
                 }
-                if (Populate == PopulateMode.Window)
+                if (Populate == PopulateMode.HugeWindow)
+                {
+                    _ = Libc.Madvise(p, (nuint)length, Libc.MADV_HUGEPAGE);
+                }
+                if (Populate is PopulateMode.Window or PopulateMode.HugeWindow)
                 {
                     _ = Libc.Madvise(p, (nuint)length, Libc.MADV_POPULATE_READ);
                 }
