@@ -51,7 +51,6 @@ internal sealed class MappedFileLeases : IDisposable
     {
         "0" => PopulateMode.None,
         "window" => PopulateMode.Window,
-        "huge" => PopulateMode.HugeWindow,
         _ => PopulateMode.Lease,
     };
 
@@ -59,7 +58,6 @@ internal sealed class MappedFileLeases : IDisposable
     {
         Lease,
         Window,
-        HugeWindow,
         None,
     }
 
@@ -176,11 +174,7 @@ internal sealed class MappedFileLeases : IDisposable
                     _ = Libc.Munmap(p, (nuint)length);
                     return new MappedWindow(gate, offset, 0, (nuint)length);
                 }
-                if (Populate == PopulateMode.HugeWindow)
-                {
-                    _ = Libc.Madvise(p, (nuint)length, Libc.MADV_HUGEPAGE);
-                }
-                if (Populate is PopulateMode.Window or PopulateMode.HugeWindow)
+                if (Populate == PopulateMode.Window)
                 {
                     _ = Libc.Madvise(p, (nuint)length, Libc.MADV_POPULATE_READ);
                 }
