@@ -100,7 +100,6 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
         _conn.Unfollow(this);
         _file.Forget(this);
         ClearCommitState();
-        DisposeDataLeases();
     }
 
     // ---- invalidation (ZB-43..ZB-45) ----
@@ -261,11 +260,11 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
     }
 
     /// <summary>
-    /// A block without copying (ZB-48, spec/bigfile.md BF-52): a hole is empty. Over a FileStorage (ZB-50) a canonical
-    /// ZBlk0 block is leased as a slice of a read-only mapping of the data file, its payload's stored bytes (the
-    /// stripped tail implied), when those bytes are in the OS page cache; every other block is declined and loaded
-    /// by <see cref="LoadBlock"/> (a ZBlk1 must be assembled anyway). Over other storages a ZBlk0 block is leased as
-    /// its record's payload slice. Read as of the current snapshot and recorded like a load (ZB-42).
+    /// A block without copying (ZB-48, spec/bigfile.md BF-52): a hole is empty. Over a FileStorage every other block
+    /// is declined: <see cref="LoadBlock"/> reads a ZBlk0's bytes straight into the caller's buffer, which is as
+    /// good as it gets, and a ZBlk1 must be assembled anyway. Over other storages a ZBlk0 block is leased as its
+    /// record's payload slice, trailing zeros stripped by the writer implied, read as of the current snapshot and
+    /// recorded like a load (ZB-42).
     /// </summary>
     public bool TryLease(long block, out BlockLease lease)
     {
@@ -275,11 +274,7 @@ internal sealed partial class ZBigFileHandle : IUnitAwareBlockFile, IBlockSource
             lease = default; // a hole (ZB-6)
             return true;
         }
-        if (_fileStorage is { } fs)
-        {
-            return TryLeaseMapped(fs, block, oid, s, out lease);
-        }
-        if (BlockReader.TryLease(_storage, block, oid, s.Before, BlockSize) is not { } found)
+        if (_fileStorage is not null || BlockReader.TryLease(_storage, block, oid, s.Before, BlockSize) is not { } found)
         {
             lease = default;
             return false;

@@ -21,9 +21,6 @@ internal sealed class OsStorageFile : IStorageFile
 
     public string Path { get; }
 
-    /// <summary>The OS handle (closed with this file), for readers that map committed bytes (spec/zbigfile.md ZB-50).</summary>
-    internal SafeFileHandle Handle => _handle;
-
     public bool CanWrite { get; }
 
     public long Length => RandomAccess.GetLength(_handle);

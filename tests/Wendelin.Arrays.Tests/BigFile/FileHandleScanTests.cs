@@ -327,7 +327,7 @@ public sealed class FileHandleScanTests(ITestOutputHelper output)
         }
         using var dir = new TempDirectory("bigfile-os-window");
         string path = dir.File("w.bin");
-        int blocksPerWindow = (int)(MappedFileLeases.WindowBytes / Bs);
+        int blocksPerWindow = (int)(OsBlockFile.WindowBytes / Bs);
         var bytes = new byte[(blocksPerWindow + 3) * Bs];
         new Random(9).NextBytes(bytes);
         File.WriteAllBytes(path, bytes); // just written: in the OS page cache, so leases map
