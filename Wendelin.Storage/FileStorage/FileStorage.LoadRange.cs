@@ -104,8 +104,8 @@ public sealed partial class FileStorage
 
     /// <summary>
     /// A hint (FS-L11) that the current records of <paramref name="oids"/> will be read soon: for each, the data file's
-    /// bytes [record position, + <paramref name="length"/>) as the index gives it, in the order given (a range that
-    /// starts at or shortly after the previous one's start and end joins it), are handed to the OS to read in the
+    /// bytes [record position, + <paramref name="length"/>) as the index gives it, in file order (a range that
+    /// starts shortly after the previous one's end joins it), are handed to the file to read in the
     /// background. Nothing is read or checked here (an oid not in the
     /// index is skipped; a reader at an older tid may want other records: the hint is then only wasted), and what
     /// reads return is unchanged.
@@ -139,9 +139,10 @@ public sealed partial class FileStorage
         {
             _state.ExitReadLock();
         }
-        // in the order given (the OS starts the reads in the order hinted: the first needed first); a record that
-        // follows the range before it closely joins it
+        // in file order, so each run of records is read forward (the kernel's read-ahead then builds large folios);
+        // a record that follows the range before it closely joins it
         positions = positions[..n];
+        positions.Sort();
         for (int i = 0; i < positions.Length;)
         {
             long from = positions[i], to = from + length;

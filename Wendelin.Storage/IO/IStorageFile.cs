@@ -34,7 +34,8 @@ internal interface IStorageFile : IDisposable
 
     /// <summary>
     /// A hint that bytes [<paramref name="position"/>, position + length) will be read soon (spec/filestorage.md
-    /// FS-L11): the OS file starts reading them in the background. Never fails, never changes what reads return.
+    /// FS-L11): the OS file reads them in the background (into the OS page cache). Never fails, never changes what
+    /// reads return.
     /// </summary>
     void WillNeed(long position, long length)
     {

@@ -1,6 +1,7 @@
 using Wendelin.Storage.Format;
 using Wendelin.Storage.Fs;
 using Wendelin.Storage.IO;
+using Wendelin.TestSupport;
 
 namespace Wendelin.Storage.Tests.FileStorage;
 
@@ -111,6 +112,51 @@ public sealed class LoadRangeTests
         Assert.Throws<PosKeyException>(() => fs.TryLocateBefore(new Oid(1), Tid.Max, out _, default, out _));
         Assert.True(fs.TryLocateBefore(new Oid(1), new Tid(t3.Value + 1), out PayloadLocation old, default, out _));
         Assert.Equal(v1, ReadRange(fs, old, 0, old.Length));
+    }
+
+    private static void WaitForHints(OsStorageFile f)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (f.ReadingHints)
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), "hinted ranges still being read after 30 s");
+            Thread.Sleep(5);
+        }
+    }
+
+    [Fact]
+    public void An_os_file_reads_hinted_ranges_in_the_background_up_to_its_end_and_stops_when_closed()
+    {
+        using var dir = new TempDirectory("hints");
+        string path = Path.Combine(dir.Path, "data.fs");
+        byte[] data = Bytes((9 << 20) + 123, 3); // more than one 8 MiB background read
+        File.WriteAllBytes(path, data);
+        var f = (OsStorageFile)OsFileSystem.Instance.Open(path, StorageFileMode.ReadOnly);
+        using (f)
+        {
+            f.WillNeed(data.Length - 100, 1 << 30); // past the end: read up to the end (FS-L11)
+            f.WillNeed(0, data.Length);
+            f.WillNeed(-1, 10); // not a range: nothing
+            f.WillNeed(5, 0);
+            WaitForHints(f);
+            Assert.Equal(100 + data.Length, f.HintBytesRead);
+            for (int i = 0; i < 200; i++)
+            {
+                f.WillNeed(0, 4096); // at most 64 wait at a time, the rest are dropped
+            }
+            WaitForHints(f);
+            long read = f.HintBytesRead - 100 - data.Length;
+            Assert.InRange(read, 4096, 65 * 4096);
+            var back = new byte[data.Length];
+            Assert.Equal(data.Length, f.ReadAt(0, back));
+            Assert.Equal(data, back); // hints change no read
+            f.WillNeed(0, data.Length);
+        }
+        WaitForHints(f); // closing stops the background reads without an error
+        long done = f.HintBytesRead;
+        f.WillNeed(0, data.Length); // a closed file: nothing
+        Assert.False(f.ReadingHints);
+        Assert.Equal(done, f.HintBytesRead);
     }
 
     [Fact]
