@@ -139,16 +139,7 @@ internal sealed unsafe partial class PageCache
                     ThrowIfDisposed();
                     while (page.State == PageState.Loading)
                     {
-                        TaskCompletionSource wait = page.LoadDone!;
-                        Monitor.Exit(_lock);
-                        try
-                        {
-                            wait.Task.Wait();
-                        }
-                        finally
-                        {
-                            Monitor.Enter(_lock);
-                        }
+                        WaitLoaded(page);
                     }
                     if (!page.IsDirty || !_pages.TryGetValue(page.Block, out Page? current) || !ReferenceEquals(current, page))
                     {

@@ -39,18 +39,7 @@ internal sealed partial class Packer
                 long newPos = output.Position;
                 if (h.IsBackPointer)
                 {
-                    byte[]? data = _storage.ReadData(_source, h, kept[i], end, out _);
-                    new DataHeader(h.Oid, h.Tid, 0, newTpos, 0, (ulong)(data?.Length ?? 0)).Write(header);
-                    if (data is null)
-                    {
-                        DataHeader.WriteBackPointer(header[DataHeader.Size..], 0);
-                        output.Write(header);
-                    }
-                    else
-                    {
-                        output.Write(header[..DataHeader.Size]);
-                        output.Write(data);
-                    }
+                    WriteInline(output, header, h, 0, newTpos, _storage.ReadData(_source, h, kept[i], end, out _));
                 }
                 else
                 {
@@ -81,6 +70,25 @@ internal sealed partial class Packer
     }
 
     /// <summary>How far a refill of the reader at kept record <paramref name="i"/> reads: to shortly after the last kept record within reach.</summary>
+    /// <summary>
+    /// Writes record <paramref name="h"/> with the bytes a backpointer resolved to inline, or, when they are a
+    /// deletion or an undone creation (null), as a record with a zero backpointer (ZODB's form of "no data").
+    /// </summary>
+    private static void WriteInline(PackOutput output, Span<byte> header, DataHeader h, long prev, long newTpos, byte[]? data)
+    {
+        new DataHeader(h.Oid, h.Tid, prev, newTpos, 0, (ulong)(data?.Length ?? 0)).Write(header);
+        if (data is null)
+        {
+            DataHeader.WriteBackPointer(header[DataHeader.Size..], 0);
+            output.Write(header);
+        }
+        else
+        {
+            output.Write(header[..DataHeader.Size]);
+            output.Write(data);
+        }
+    }
+
     private static long ReadLimit(long[] kept, int i, int capacity)
     {
         const int Slack = 64 << 10; // covers the payloads of small records past the last kept position
@@ -206,18 +214,7 @@ internal sealed partial class Packer
                     {
                         // PK-D2: a commit made during the pack points at a revision the pack did not keep; its
                         // bytes go inline (ZODB does the same when it finds no record to point at).
-                        byte[]? data = _storage.ReadData(_source, dh, r.Position, to, out _);
-                        new DataHeader(dh.Oid, dh.Tid, prev, newTpos, 0, (ulong)(data?.Length ?? 0)).Write(header);
-                        if (data is null)
-                        {
-                            DataHeader.WriteBackPointer(header[DataHeader.Size..], 0);
-                            output.Write(header);
-                        }
-                        else
-                        {
-                            output.Write(header[..DataHeader.Size]);
-                            output.Write(data);
-                        }
+                        WriteInline(output, header, dh, prev, newTpos, _storage.ReadData(_source, dh, r.Position, to, out _));
                     }
                 }
                 _map.Add(r.Position, newPos);
